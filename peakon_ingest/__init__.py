@@ -1,0 +1,3 @@
+"""peakon-ingest: Workday Peakon data into MongoDB, kept fresh every week."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,3 @@
+from peakon_ingest.cli import app
+
+app()

@@ -1,0 +1,135 @@
+"""The simulator's mutable state: switches, issued tokens, the rate limiter and the request log."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import itertools
+import json
+import threading
+import time
+from collections import deque
+from dataclasses import asdict, dataclass, fields
+from typing import Any
+
+from peakon_ingest.simulator.faults import FaultPlan
+from peakon_ingest.simulator.generator import PeakonData
+
+REQUEST_LOG_LIMIT = 100_000
+RATE_WINDOW_SECONDS = 3600
+DEFAULT_APP_TOKEN = "sim-app-token"  # noqa: S105 - the simulator's public, fake token
+
+
+@dataclass
+class Switches:
+    """Behaviours a test turns on to exercise a client's fallbacks."""
+
+    auth_form_only: bool = False  # reject JSON (415), accept only form-encoded `token=...`
+    token_in_attributes: bool = False  # answer with the token at data.attributes.token
+    employees_meta_paging: bool = False  # page employees with meta.page instead of links.next
+    allow_driver_groups: bool = False  # accept a driver id as {group} in /scores/contexts
+    token_max_requests: int | None = None  # a bearer token dies after N API requests
+    token_ttl_seconds: float | None = None  # ... or T seconds after it was issued
+    rate_limit_per_hour: int = 5000  # Peakon's documented limit per application
+    employees_per_page: int = 100
+
+    def update(self, raw: dict[str, Any]) -> None:
+        known = {f.name for f in fields(self)}
+        unknown = set(raw) - known
+        if unknown:
+            msg = f"unknown switches: {sorted(unknown)}"
+            raise ValueError(msg)
+        for key, value in raw.items():
+            setattr(self, key, value)
+
+
+class SimulatorState:
+    def __init__(self, *, answers: int, employees: int, seed: int, company_id: int, app_token: str) -> None:
+        self.data = PeakonData(seed=seed, employees=employees, company_id=company_id)
+        self.initial_answers = answers
+        self.answer_count = answers
+        self.app_token = app_token
+        self.switches = Switches()
+        self.faults = FaultPlan()
+        self._lock = threading.Lock()
+        self._tokens: dict[str, tuple[float, int]] = {}  # token -> (issued at, requests made)
+        self._token_serial = itertools.count(1)
+        self._secret = hashlib.sha256(f"sim-{seed}".encode()).digest()
+        self._recent: deque[float] = deque()
+        self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+
+    # -- answers -------------------------------------------------------------------------------
+    def append_answers(self, count: int) -> dict[str, int]:
+        with self._lock:
+            self.answer_count += count
+            return self.answer_summary()
+
+    def answer_summary(self) -> dict[str, int]:
+        total = self.answer_count
+        return {
+            "answers": total,
+            "max_answer_id": PeakonData.answer_id(total - 1) if total else 0,
+            "employees": self.data.employee_count,
+        }
+
+    # -- tokens --------------------------------------------------------------------------------
+    def issue_token(self) -> str:
+        serial = next(self._token_serial)
+        now = time.time()
+
+        def b64(raw: bytes) -> str:
+            return base64.urlsafe_b64encode(raw).rstrip(b"=").decode()
+
+        header = b64(json.dumps({"alg": "HS256", "typ": "JWT"}).encode())
+        payload = b64(json.dumps({"sub": "application", "iat": int(now), "jti": serial}).encode())
+        signature = b64(hmac.new(self._secret, f"{header}.{payload}".encode(), hashlib.sha256).digest())
+        token = f"{header}.{payload}.{signature}"
+        with self._lock:
+            self._tokens[token] = (now, 0)
+        return token
+
+    def use_token(self, token: str) -> bool:
+        """Count one request on `token`; False when it is unknown or has expired."""
+        with self._lock:
+            entry = self._tokens.get(token)
+            if entry is None:
+                return False
+            issued, used = entry
+            limit, ttl = self.switches.token_max_requests, self.switches.token_ttl_seconds
+            if (limit is not None and used >= limit) or (ttl is not None and time.time() - issued > ttl):
+                return False
+            self._tokens[token] = (issued, used + 1)
+            return True
+
+    # -- rate limit ----------------------------------------------------------------------------
+    def over_rate_limit(self) -> bool:
+        """Count a request in a sliding one-hour window; True when it exceeds the limit."""
+        now = time.monotonic()
+        with self._lock:
+            while self._recent and now - self._recent[0] > RATE_WINDOW_SECONDS:
+                self._recent.popleft()
+            if len(self._recent) >= self.switches.rate_limit_per_hour:
+                return True
+            self._recent.append(now)
+            return False
+
+    # -- request log ---------------------------------------------------------------------------
+    def record(self, method: str, path: str, query: str, status: int) -> None:
+        self._log.append({"method": method, "path": path, "query": query, "status": status, "at": time.time()})
+
+    def requests(self) -> list[dict[str, Any]]:
+        return list(self._log)
+
+    def reset(self) -> None:
+        """Back to the state at start: switches, faults, appended answers, log, tokens, limiter."""
+        with self._lock:
+            self.answer_count = self.initial_answers
+            self.switches = Switches()
+            self._tokens.clear()
+            self._recent.clear()
+            self._log.clear()
+        self.faults.clear()
+
+    def describe(self) -> dict[str, Any]:
+        return {**self.answer_summary(), "switches": asdict(self.switches), "faults": self.faults.describe()}
