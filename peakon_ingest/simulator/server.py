@@ -180,7 +180,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             raise ApiError(404, "The application integration with token string cannot be found")
         bearer = self.state.issue_token()
         if self.state.switches.token_in_attributes:
-            data: dict[str, Any] = {"type": "bearer_tokens", "id": "session", "attributes": {"token": bearer}}
+            data: dict[str, Any] = {"type": "bearer_tokens", "attributes": {"token": bearer}}
         else:
             data = {"type": "bearer_tokens", "id": bearer}
         self._send(200, {"data": data}, fault=fault)

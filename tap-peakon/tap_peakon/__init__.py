@@ -1,0 +1,1 @@
+"""tap-peakon: a Singer tap for the Workday Peakon v1 API."""

@@ -1,0 +1,3 @@
+from tap_peakon.tap import TapPeakon
+
+TapPeakon.cli()

@@ -1,0 +1,204 @@
+"""The base REST stream for Peakon: auth, paging, error policy, retries, limiter, record envelope."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Generator, Iterable
+from typing import TYPE_CHECKING, Any, ClassVar, cast
+from urllib.parse import urlsplit
+from weakref import WeakSet
+
+import requests
+from singer_sdk import RESTStream
+from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.streams.rest import HTTPRequest, PageContext
+from typing_extensions import override
+
+from tap_peakon.documents import UnparseableBodyError, document
+from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
+from tap_peakon.pagination import PeakonPaginator
+
+if TYPE_CHECKING:
+    from backoff._typing import Details
+    from singer_sdk.helpers.types import Context
+
+    from tap_peakon.auth import PeakonAuthenticator
+    from tap_peakon.tap import RunStats, TapPeakon
+
+
+RequestFunc = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
+
+
+class RetryAfterError(RetriableAPIError):
+    """A retriable response that says how long to wait."""
+
+    def __init__(self, message: str, response: requests.Response, wait: float) -> None:
+        super().__init__(message, response)
+        self.wait = wait
+
+
+class PeakonStream(RESTStream[str | None]):
+    primary_keys: ClassVar[list[str]] = ["_id"]
+    # Records pass through as the API sent them; the permissive schemas describe, not coerce.
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @property
+    def peakon(self) -> TapPeakon:
+        return cast("TapPeakon", self._tap)
+
+    @property
+    def stats(self) -> RunStats:
+        return self.peakon.stats
+
+    @property
+    @override
+    def url_base(self) -> str:
+        return str(self.config["base_url"]).rstrip("/")
+
+    @property
+    @override
+    def authenticator(self) -> PeakonAuthenticator:
+        return self.peakon.authenticator
+
+    @property
+    @override
+    def timeout(self) -> float:  # type: ignore[override] # requests takes fractions of a second
+        return float(self.config["timeout_seconds"])
+
+    @override
+    def get_new_paginator(self) -> PeakonPaginator:
+        return PeakonPaginator(self.url_base)
+
+    @override
+    def get_http_request(self, *, page: PageContext[str | None]) -> HTTPRequest:
+        if page.next_page_token:  # the next URL carries its own query
+            return HTTPRequest(url=page.next_page_token, method="GET", headers=self.http_headers)
+        return super().get_http_request(page=page)
+
+    # -- requests, retries and the error policy ------------------------------------------------
+    @override
+    def request_decorator(self, func: RequestFunc) -> RequestFunc:
+        def limited(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+            self.peakon.before_request()
+            return func(prepared, context)
+
+        return super().request_decorator(limited)
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        action = action_for(response.status_code)
+        path = urlsplit(response.url).path
+        request_id = response.headers.get("X-Request-Id")
+        where = f"{path}" + (f" (request id {request_id})" if request_id else "")
+        if action is Action.REAUTHENTICATE:
+            self._reauthenticate(response, where)
+        if action is Action.RATE_LIMITED:
+            self._rate_limited(response, where)
+        if action is Action.RETRY:
+            msg = f"HTTP {response.status_code} from {where}"
+            raise RetriableAPIError(msg, response)
+        if action is Action.FAIL:
+            msg = f"HTTP {response.status_code} from {where}: {response.text[:300]}"
+            raise FatalAPIError(msg)
+        try:
+            document(response)
+        except UnparseableBodyError as err:
+            raise RetriableAPIError(str(err), response) from None
+
+    # Requests already retried after a re-authentication: a second 401 for one of them is fatal.
+    _reauthenticated: ClassVar[WeakSet[requests.PreparedRequest]] = WeakSet()
+
+    def _reauthenticate(self, response: requests.Response, where: str) -> None:
+        """A 401: exchange the application token again, and retry this request once."""
+        request = response.request
+        if request in self._reauthenticated or not self.authenticator.can_renew:
+            msg = f"HTTP 401 from {where} even with a fresh bearer token: check the application token's access"
+            raise FatalAPIError(msg)
+        self._reauthenticated.add(request)
+        self.authenticator.invalidate()
+        msg = f"HTTP 401 from {where}: bearer token expired, authenticating again"
+        raise RetryAfterError(msg, response, wait=0.0)
+
+    def _rate_limited(self, response: requests.Response, where: str) -> None:
+        wait = parse_retry_after(response.headers.get("Retry-After"))
+        cap = float(self.config["max_retry_wait_seconds"])
+        if wait is None:
+            msg = f"HTTP 429 from {where} without Retry-After"
+            raise RetriableAPIError(msg, response)
+        if wait > cap:
+            msg = f"HTTP 429 from {where}: Retry-After of {wait:.0f}s exceeds max_retry_wait_seconds ({cap:.0f}s)"
+            raise FatalAPIError(msg)
+        msg = f"HTTP 429 from {where}: Retry-After {wait:.0f}s"
+        raise RetryAfterError(msg, response, wait=wait)
+
+    @override
+    def backoff_wait_generator(self) -> Generator[float, Any, None]:
+        """Waits chosen per failure: Retry-After when the server gave one, else exponential + jitter."""
+        base = float(self.config["backoff_base_seconds"])
+        cap = float(self.config["max_retry_wait_seconds"])
+        attempt = 0
+        error = yield 0.0  # backoff primes the generator, then sends each exception
+        while True:
+            attempt += 1
+            wait = error.wait if isinstance(error, RetryAfterError) else exponential_wait(attempt, base, cap)
+            error = yield wait
+
+    @override
+    def backoff_max_tries(self) -> int:
+        return int(self.config["max_retries"]) + 1
+
+    @override
+    def backoff_jitter(self, value: float) -> float:
+        return value  # jitter is part of exponential_wait; Retry-After is honoured as given
+
+    @override
+    def backoff_handler(self, details: Details) -> None:
+        self.stats.retries += 1
+        error = details.get("exception")
+        self.logger.warning(
+            "%s: retry %d in %.1fs after %s",
+            self.name,
+            details.get("tries", 0),
+            details.get("wait") or 0.0,
+            error if isinstance(error, RetriableAPIError) else type(error).__name__,
+        )
+
+    # -- records -------------------------------------------------------------------------------
+    def record_key(self, item: dict[str, Any], context: Context | None) -> Any:  # noqa: ARG002 - a hook
+        return item.get("id")
+
+    def items(self, response: requests.Response) -> list[Any]:
+        data = document(response).get("data") if isinstance(document(response), dict) else None
+        if not isinstance(data, list):
+            msg = f"{response.url}: expected a JSON:API document with a data array"
+            raise FatalAPIError(msg)
+        return data
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        items = self.items(response)
+        self.stats.pages += 1
+        self.logger.info(
+            "%s page %d: %d records in %.2fs",
+            self.name,
+            self.stats.pages_by_stream.setdefault(self.name, 0) + 1,
+            len(items),
+            response.elapsed.total_seconds(),
+        )
+        self.stats.pages_by_stream[self.name] += 1
+        envelope = {
+            "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
+            "run_id": self.peakon.run_id,
+            "endpoint": self.name,
+            "source_url": response.url,
+        }
+        for item in items:
+            if isinstance(item, dict):
+                item.update(envelope)
+                yield item
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        row["_id"] = self.record_key(row, context)
+        return row

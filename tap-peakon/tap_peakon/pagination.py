@@ -1,0 +1,77 @@
+"""Following Peakon's `links.next` (absolute or relative), or `meta.page` numbers where it has none."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
+
+import requests
+from singer_sdk.pagination import BaseAPIPaginator
+
+from tap_peakon.documents import document
+
+
+class PaginationLoopError(RuntimeError):
+    """`links.next` pointed back at a page already fetched."""
+
+
+def resolve_link(link: str, request_url: str, base_url: str) -> str:
+    """An absolute URL for `link`, relative to the API base: never doubling its `/api/v1` prefix."""
+    if urlsplit(link).scheme:
+        return link
+    if link.startswith("?"):
+        return urljoin(request_url, link)
+    base = urlsplit(base_url)
+    base_path = base.path.rstrip("/")
+    if link.startswith("/"):
+        if base_path and not link.startswith(base_path + "/"):
+            return base_url.rstrip("/") + link
+        return urlunsplit((base.scheme, base.netloc, "", "", "")) + link
+    return base_url.rstrip("/") + "/" + link
+
+
+def canonical(url: str) -> str:
+    """The URL with its query sorted, so the same page compares equal however it is spelled."""
+    parts = urlsplit(url)
+    query = urlencode(sorted(parse_qsl(parts.query, keep_blank_values=True)))
+    return urlunsplit((parts.scheme, parts.netloc.lower(), parts.path, query, ""))
+
+
+def with_page_number(url: str, number: int) -> str:
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if k != "page"]
+    query.append(("page", str(number)))
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
+
+
+def next_from_meta(doc: Any, request_url: str) -> str | None:
+    page = ((doc.get("meta") or {}).get("page") or {}) if isinstance(doc, dict) else {}
+    number, total = page.get("number"), page.get("total")
+    if isinstance(number, int) and isinstance(total, int) and number < total:
+        return with_page_number(request_url, number + 1)
+    return None
+
+
+class PeakonPaginator(BaseAPIPaginator[str | None]):
+    """Tokens are full next-page URLs; a URL seen before is a loop and fails the stream."""
+
+    def __init__(self, base_url: str) -> None:
+        super().__init__(None)
+        self._base_url = base_url
+        self._seen: set[str] = set()
+
+    def get_next(self, response: requests.Response) -> str | None:
+        self._seen.add(canonical(response.url))
+        doc = document(response)
+        links = doc.get("links") if isinstance(doc, dict) else None
+        link = links.get("next") if isinstance(links, dict) else None
+        if isinstance(link, str) and link:
+            next_url: str | None = resolve_link(link, response.url, self._base_url)
+        elif links is None or "next" not in links:
+            next_url = next_from_meta(doc, response.url)
+        else:
+            next_url = None
+        if next_url is not None and canonical(next_url) in self._seen:
+            msg = f"pagination loop: links.next of {response.url} points back to {next_url}, already fetched"
+            raise PaginationLoopError(msg)
+        return next_url

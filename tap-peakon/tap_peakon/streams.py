@@ -1,0 +1,175 @@
+"""One class per Peakon endpoint: name, path, key, bookmark and schema."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import json
+from collections.abc import Iterable
+from importlib import resources
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar
+
+import requests
+from singer_sdk import Stream
+from singer_sdk.helpers.conform import TypeConformanceLevel
+from typing_extensions import override
+
+from tap_peakon.client import PeakonStream
+from tap_peakon.keys import answer_key, as_int_or_self, score_key
+
+if TYPE_CHECKING:
+    from singer_sdk.helpers.types import Context
+
+    from tap_peakon.tap import TapPeakon
+
+
+def load_schema(name: str) -> dict[str, Any]:
+    text = resources.files("tap_peakon").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
+    schema: dict[str, Any] = json.loads(text)
+    return schema
+
+
+class AnswersExportStream(PeakonStream):
+    """Every survey answer; incremental on answerId through the `continuation` parameter."""
+
+    name = "answers_export"
+    path = "/answers/export"
+    replication_key = "_id"  # = int(answerId): ascending, so the bookmark is the largest seen
+    is_sorted = True
+    schema = load_schema("answers_export")
+
+    def __init__(self, tap: TapPeakon) -> None:
+        super().__init__(tap)
+        # A full page is also a state boundary: an interrupted run resumes after its last page.
+        self.STATE_MSG_FREQUENCY = int(self.config["per_page"])
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
+        params: dict[str, Any] = {"per_page": self.config["per_page"]}
+        bookmark = self.get_starting_replication_key_value(context)
+        if bookmark is not None:
+            params["continuation"] = bookmark
+        return params
+
+    @override
+    def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
+        return answer_key(item)
+
+
+class EmployeesStream(PeakonStream):
+    """All employees, every run (attributes and managers change); the largest id is kept as a bookmark."""
+
+    name = "employees"
+    path = "/employees"
+    schema = load_schema("employees")
+
+    @override
+    def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
+        return as_int_or_self(item.get("id"))
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        row = super().post_process(row, context) or row
+        key = row["_id"]
+        state = self.get_context_state(context)
+        if isinstance(key, int) and key > int(state.get("last_employee_id") or 0):
+            state["last_employee_id"] = key
+        return row
+
+
+class DriversStream(PeakonStream):
+    name = "drivers"
+    path = "/engagement/drivers"
+    schema = load_schema("drivers")
+
+    @override
+    def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
+        return {"driver_id": str(record["id"])}
+
+
+class ScoresContextsStream(PeakonStream):
+    name = "scores_contexts"
+    schema = load_schema("scores_contexts")
+
+    @property
+    @override
+    def path(self) -> str:  # type: ignore[override]
+        return f"/scores/contexts/company_{self.config['company_id']}/group/{self.config['engagement_group']}"
+
+    @override
+    def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
+        return score_key(str(self.config["engagement_group"]), item)
+
+
+class ScoresByDriverStream(PeakonStream):
+    """Category scores per driver. The public spec accepts only category groups there, so a driver
+    answered with 422 is logged once and skipped."""
+
+    name = "scores_by_driver"
+    path = "/scores/contexts/company_{company_id}/group/{driver_id}"  # filled in by get_url
+    parent_stream_type = DriversStream
+    state_partitioning_keys: ClassVar[list[str]] = []
+    schema = load_schema("scores_by_driver")
+
+    @override
+    def get_url(self, context: Context | None) -> str:
+        driver = (context or {})["driver_id"]
+        return f"{self.url_base}/scores/contexts/company_{self.config['company_id']}/group/{driver}"
+
+    @override
+    def validate_response(self, response: requests.Response) -> None:
+        if response.status_code == requests.codes.unprocessable_entity:
+            driver = response.url.rstrip("/").rsplit("/", 1)[-1]
+            if driver not in self.stats.skipped_drivers:
+                self.stats.skipped_drivers.add(driver)
+                self.logger.warning("scores_by_driver: Peakon answered 422 for driver %r; skipped", driver)
+            return
+        super().validate_response(response)
+
+    @override
+    def items(self, response: requests.Response) -> list[Any]:
+        if response.status_code == requests.codes.unprocessable_entity:
+            return []
+        return super().items(response)
+
+    @override
+    def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
+        return score_key(str((context or {})["driver_id"]), item)
+
+    @override
+    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        row = super().post_process(row, context) or row
+        row["driver_id"] = (context or {})["driver_id"]
+        return row
+
+
+class DriversCatalogStream(Stream):
+    """The static driver catalog CSV (shipped with the tap, or `drivers_catalog_path`)."""
+
+    name = "drivers_catalog"
+    primary_keys: ClassVar[list[str]] = ["_id"]
+    schema = load_schema("drivers_catalog")
+    TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        configured = self.config.get("drivers_catalog_path")
+        if configured:
+            source, text = Path(configured).resolve().as_uri(), Path(configured).read_text(encoding="utf-8")
+        else:
+            packaged = resources.files("tap_peakon").joinpath("drivers_catalog.csv")
+            source, text = "package:tap_peakon/drivers_catalog.csv", packaged.read_text(encoding="utf-8")
+        fetched_at = dt.datetime.now(dt.UTC).isoformat()
+        run_id = getattr(self._tap, "run_id", None)
+        for row in csv.DictReader(text.splitlines()):
+            yield {
+                "_id": int(row["Id"]),
+                "Id": row["Id"],
+                "Driver": row["Driver"],
+                "SubDriver": row.get("SubDriver") or None,
+                "fetched_at": fetched_at,
+                "run_id": run_id,
+                "endpoint": self.name,
+                "source_url": source,
+            }

@@ -1,0 +1,194 @@
+"""tap-peakon: config schema and stream list."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+from singer_sdk import Stream, Tap
+from singer_sdk import typing as th
+from singer_sdk.contrib.msgspec import MsgSpecWriter
+from singer_sdk.exceptions import ConfigValidationError
+from typing_extensions import override
+
+from tap_peakon import streams
+from tap_peakon.auth import PeakonAuthenticator
+from tap_peakon.rate_limit import HourlyLimiter
+
+STREAM_TYPES: list[type[Stream]] = [
+    streams.AnswersExportStream,
+    streams.EmployeesStream,
+    streams.DriversStream,
+    streams.ScoresContextsStream,
+    streams.ScoresByDriverStream,
+    streams.DriversCatalogStream,
+]
+SUMMARY_PREFIX = "tap-peakon summary "
+
+
+@dataclass
+class RunStats:
+    """What the run did, for the final log line (read by the operator CLI)."""
+
+    requests: int = 0
+    retries: int = 0
+    pages: int = 0
+    pages_by_stream: dict[str, int] = field(default_factory=dict)
+    skipped_drivers: set[str] = field(default_factory=set)
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "pages": self.pages,
+            "pages_by_stream": self.pages_by_stream,
+            "skipped_drivers": len(self.skipped_drivers),
+        }
+
+
+class TapPeakon(Tap):
+    """Singer tap for the Workday Peakon v1 API."""
+
+    name = "tap-peakon"
+    message_writer_class = MsgSpecWriter  # ~25% less CPU than the SDK's default JSON writer
+
+    config_jsonschema = th.PropertiesList(
+        th.Property(
+            "app_token",
+            th.StringType,
+            secret=True,
+            title="Application token",
+            description="Peakon application token (Integrations), exchanged for a bearer token. "
+            "Required unless bearer_token is given.",
+        ),
+        th.Property(
+            "bearer_token",
+            th.StringType,
+            secret=True,
+            title="Bearer token",
+            description="A bearer token obtained earlier; used until Peakon rejects it.",
+        ),
+        th.Property(
+            "base_url",
+            th.URIType,
+            default="https://pax8inc.peakon.com/api/v1",
+            title="API base URL",
+            description="Peakon v1 API root, e.g. https://<subdomain>.peakon.com/api/v1",
+        ),
+        th.Property("company_id", th.IntegerType(minimum=1), default=22182, title="Company id"),
+        th.Property(
+            "engagement_group",
+            th.StringType,
+            default="engagement",
+            title="Engagement group",
+            description="Category group for scores_contexts.",
+        ),
+        th.Property(
+            "per_page",
+            th.IntegerType(minimum=1, maximum=20000),
+            default=10000,
+            title="Answers per page",
+            description="per_page of /answers/export, 1 to 20000.",
+        ),
+        th.Property("timeout_seconds", th.NumberType(exclusive_minimum=0), default=60, title="HTTP timeout"),
+        th.Property(
+            "max_requests_per_hour",
+            th.IntegerType(minimum=1),
+            default=5000,
+            title="Request budget per hour",
+            description="Client-side limit; Peakon allows 5,000 requests per hour per application.",
+        ),
+        th.Property(
+            "max_retry_wait_seconds",
+            th.NumberType(minimum=0),
+            default=900,
+            title="Longest wait before a retry",
+            description="Caps exponential backoff; a Retry-After longer than this fails the run.",
+        ),
+        th.Property("max_retries", th.IntegerType(minimum=0), default=8, title="Retries per request"),
+        th.Property(
+            "backoff_base_seconds",
+            th.NumberType(minimum=0),
+            default=2,
+            title="First backoff wait",
+            description="Exponential backoff starts here and doubles, with jitter.",
+        ),
+        th.Property("run_id", th.UUIDType, title="Run id", description="Stamped on every record; default: new."),
+        th.Property(
+            "drivers_catalog_path",
+            th.StringType,
+            title="Driver catalog CSV",
+            description="Default: the catalog shipped with the tap.",
+        ),
+        th.Property(
+            "token_cache_path",
+            th.StringType,
+            title="Token cache file",
+            description="Where a newly obtained bearer token is written (mode 0600) for reuse.",
+        ),
+    ).to_dict()
+
+    @override
+    def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
+        errors = super()._validate_config(raise_errors=False)
+        config = self.config
+        if not (config.get("app_token") or config.get("bearer_token")):
+            errors.append("app_token: required (or bearer_token); set TAP_PEAKON_APP_TOKEN")
+        base = urlsplit(str(config.get("base_url", "")))
+        if base.scheme not in {"http", "https"} or not base.netloc:
+            errors.append(f"base_url: expected an http(s) URL, got {config.get('base_url')!r}")
+        path = config.get("drivers_catalog_path")
+        if path and not Path(path).is_file():
+            errors.append(f"drivers_catalog_path: no readable file at {path}")
+        if errors and raise_errors:
+            raise ConfigValidationError(errors[0], errors=errors)
+        return errors
+
+    @cached_property
+    def run_id(self) -> str:
+        return str(self.config.get("run_id") or uuid.uuid4())
+
+    @cached_property
+    def stats(self) -> RunStats:
+        return RunStats()
+
+    @cached_property
+    def limiter(self) -> HourlyLimiter:
+        return HourlyLimiter(int(self.config["max_requests_per_hour"]))
+
+    @cached_property
+    def authenticator(self) -> PeakonAuthenticator:
+        return PeakonAuthenticator(
+            base_url=str(self.config["base_url"]).rstrip("/"),
+            app_token=self.config.get("app_token"),
+            bearer_token=self.config.get("bearer_token"),
+            timeout=float(self.config["timeout_seconds"]),
+            before_request=self.before_request,
+            token_cache_path=self.config.get("token_cache_path"),
+        )
+
+    def before_request(self) -> None:
+        """Every request, the token exchange included, counts against the hourly budget."""
+        self.limiter.acquire()
+        self.stats.requests += 1
+
+    @override
+    def discover_streams(self) -> list[Stream]:
+        return [stream_class(tap=self) for stream_class in STREAM_TYPES]
+
+    # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it.
+    @override  # type: ignore[misc]
+    def sync_all(self) -> None:
+        try:
+            super().sync_all()
+        finally:
+            self.logger.info("%s%s", SUMMARY_PREFIX, json.dumps(self.stats.summary(), sort_keys=True))
+
+
+if __name__ == "__main__":
+    TapPeakon.cli()

@@ -1,0 +1,46 @@
+"""`tap-peakon --discover` and the schemas derived from Peakon's spec."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tap_peakon.schema_derivation import SCHEMA_DIR, derive
+
+SPEC = Path(__file__).resolve().parents[3] / "shared" / "peakon" / "openapi.json"
+
+
+def test_discover_lists_six_streams_with_keys_and_bookmarks(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"app_token": "unused-for-discovery"}))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_peakon", "--config", str(config), "--discover"],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    streams = {s["tap_stream_id"]: s for s in json.loads(result.stdout)["streams"]}
+    assert set(streams) == {
+        "answers_export",
+        "employees",
+        "drivers",
+        "scores_contexts",
+        "scores_by_driver",
+        "drivers_catalog",
+    }
+    assert all(s["key_properties"] == ["_id"] for s in streams.values())
+    assert streams["answers_export"]["replication_key"] == "_id"
+    assert streams["answers_export"]["replication_method"] == "INCREMENTAL"
+    assert all(s["schema"].get("additionalProperties") is True for s in streams.values())
+
+
+def test_committed_schemas_match_the_spec() -> None:
+    derived = derive(json.loads(SPEC.read_text()))
+    for name, schema in derived.items():
+        assert json.loads((SCHEMA_DIR / f"{name}.json").read_text()) == schema, name
+    assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(derived)
+
+
+def test_packaged_catalog_is_the_shared_one() -> None:
+    packaged = (SCHEMA_DIR.parent / "drivers_catalog.csv").read_text()
+    assert packaged == (SPEC.parent / "drivers_catalog.csv").read_text()

@@ -1,0 +1,141 @@
+"""Unit tests of single functions: keys, Retry-After, paging links, limiter, token handling."""
+
+from __future__ import annotations
+
+import email.utils
+
+import pytest
+import requests
+import requests_mock
+from tap_peakon.auth import AuthenticationError, exchange_token, extract_token
+from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
+from tap_peakon.keys import answer_key, score_key, stable_hash
+from tap_peakon.pagination import resolve_link
+from tap_peakon.rate_limit import HourlyLimiter
+
+BASE = "https://acme.peakon.com/api/v1"
+
+
+# -- token extraction and exchange ---------------------------------------------------------------
+@pytest.mark.parametrize(
+    "reply",
+    [
+        {"data": {"type": "bearer_tokens", "id": "T"}},
+        {"token": "T"},
+        {"access_token": "T"},
+        {"data": {"attributes": {"token": "T"}}},
+        {"data": {"attributes": {"access_token": "T"}}},
+        {"data": {"token": "T"}},
+    ],
+)
+def test_token_is_found_wherever_replies_put_it(reply: dict[str, object]) -> None:
+    assert extract_token(reply) == "T"
+
+
+def test_missing_token_names_keys_never_values() -> None:
+    with pytest.raises(AuthenticationError) as caught:
+        extract_token({"data": {"type": "bearer_tokens", "attributes": {"secretish": "VALUE-123"}}})
+    message = str(caught.value)
+    assert "data.attributes.secretish" in message
+    assert "VALUE-123" not in message
+
+
+def test_given_json_rejected_falls_back_to_form() -> None:
+    with requests_mock.Mocker() as mock:
+        mock.post(
+            f"{BASE}/auth/application",
+            [{"status_code": 415}, {"json": {"data": {"id": "T"}}}],
+        )
+        assert exchange_token(requests.Session(), BASE, "app", timeout=5) == "T"
+        first, second = mock.request_history
+        assert first.json() == {"token": "app"}
+        assert second.headers["Content-Type"] == "application/x-www-form-urlencoded"
+        assert second.text == "token=app"
+
+
+def test_given_404_the_token_is_not_recognised() -> None:
+    with requests_mock.Mocker() as mock:
+        mock.post(f"{BASE}/auth/application", status_code=404)
+        with pytest.raises(AuthenticationError, match=f"application token not recognised by {BASE}"):
+            exchange_token(requests.Session(), BASE, "app", timeout=5)
+
+
+# -- error policy and waits ----------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("status", "action"),
+    [(200, Action.OK), (401, Action.REAUTHENTICATE), (408, Action.RETRY), (429, Action.RATE_LIMITED),
+     (500, Action.RETRY), (503, Action.RETRY), (404, Action.FAIL), (422, Action.FAIL)],
+)  # fmt: skip
+def test_policy_maps_status_to_action(status: int, action: Action) -> None:
+    assert action_for(status) is action
+
+
+def test_given_retry_after_in_seconds() -> None:
+    assert parse_retry_after("17") == 17.0
+
+
+def test_given_retry_after_as_http_date() -> None:
+    now = 1_800_000_000.0
+    assert parse_retry_after(email.utils.formatdate(now + 42, usegmt=True), now=now) == pytest.approx(42)
+
+
+@pytest.mark.parametrize("value", [None, "", "soon"])
+def test_given_missing_or_bad_retry_after(value: str | None) -> None:
+    assert parse_retry_after(value) is None
+
+
+def test_exponential_wait_doubles_with_jitter_and_is_capped() -> None:
+    for attempt, ceiling in [(1, 2), (2, 4), (3, 8), (10, 30)]:
+        wait = exponential_wait(attempt, base=2, cap=30)
+        assert ceiling / 2 <= wait <= ceiling
+
+
+# -- keys ----------------------------------------------------------------------------------------
+def test_answer_key_prefers_answer_id_then_id() -> None:
+    assert answer_key({"id": "9", "attributes": {"answerId": 7}}) == 7
+    assert answer_key({"id": "9", "attributes": {}}) == 9
+    assert answer_key({"id": "x9"}) == "x9"
+
+
+def test_score_key_joins_parts_or_hashes_stably() -> None:
+    item = {"id": "1527152", "attributes": {"scores": {"time": "2026-11-02T00:00:00Z"}}}
+    assert score_key("engagement", item) == "engagement::1527152::2026-11-02T00:00:00Z"
+    no_time = {"id": "1", "attributes": {"scores": {"mean": 5}}}
+    assert (
+        score_key("engagement", no_time)
+        == stable_hash(no_time)
+        == stable_hash({"attributes": {"scores": {"mean": 5}}, "id": "1"})
+    )
+    assert stable_hash(no_time).startswith("sha256:")
+
+
+# -- links ---------------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "link",
+    [
+        f"{BASE}/answers/export?per_page=5&continuation=9",
+        "/api/v1/answers/export?per_page=5&continuation=9",
+        "/answers/export?per_page=5&continuation=9",
+        "answers/export?per_page=5&continuation=9",
+        "?per_page=5&continuation=9",
+    ],
+)
+def test_next_links_resolve_without_doubling_the_prefix(link: str) -> None:
+    request_url = f"{BASE}/answers/export?per_page=5"
+    assert resolve_link(link, request_url, BASE) == f"{BASE}/answers/export?per_page=5&continuation=9"
+
+
+# -- limiter -------------------------------------------------------------------------------------
+def test_limiter_waits_for_the_oldest_request_to_leave_the_hour() -> None:
+    now = [0.0]
+    waits: list[float] = []
+
+    def sleep(seconds: float) -> None:
+        waits.append(seconds)
+        now[0] += seconds
+
+    limiter = HourlyLimiter(3, clock=lambda: now[0], sleep=sleep)
+    for at in (0.0, 10.0, 20.0, 30.0):
+        now[0] = max(now[0], at)
+        limiter.acquire()
+    assert waits == [3600.0 - 30.0]
