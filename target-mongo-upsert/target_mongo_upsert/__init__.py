@@ -1,0 +1,1 @@
+"""target-mongo-upsert: keyed, idempotent bulk upserts of Singer records into MongoDB."""

@@ -1,0 +1,3 @@
+from target_mongo_upsert.target import main
+
+main()

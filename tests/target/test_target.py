@@ -1,0 +1,121 @@
+"""target-mongo-upsert as a real process, replaying `.singer` files into MongoDB."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from pymongo import ASCENDING
+from pymongo.database import Database
+
+from peakon_ingest.embedded_mongo import free_port
+from tests.target.helpers import DATA, last_line, run_target
+
+Db = Database[dict[str, Any]]
+
+
+def stdout_states(stdout: str) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in stdout.splitlines() if line.strip()]
+
+
+def test_replay_writes_documents_keyed_by_id_as_received(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    assert done.returncode == 0, done.stderr
+    answers = {d["_id"]: d for d in mongo_db["answers_export"].find()}
+    assert sorted(answers) == [1001, 1002, 1003]
+    assert answers[1001]["attributes"] == {"answerId": 1001, "answerScore": 7, "employeeId": "5001"}
+    # Unexpected types, unknown fields and unparseable dates are stored exactly as received.
+    assert answers[1003]["attributes"]["answerScore"] == "10"
+    assert answers[1003]["attributes"]["unknownExtra"] == {"nested": [1, 2]}
+    assert answers[1003]["fetched_at"] == "not a date"
+    assert all("first_seen_at" in d for d in answers.values())
+    # The last version of a key inside one batch wins.
+    employees = list(mongo_db["employees"].find())
+    assert [(e["_id"], e["attributes"]["Department"]) for e in employees] == [(5001, "Sales")]
+
+
+def test_state_is_saved_after_commit_and_emitted(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    assert done.returncode == 0, done.stderr
+    state = {d["_id"]: d for d in mongo_db["sync_state"].find()}
+    final = {"bookmarks": {"answers_export": {"replication_key": "_id", "replication_key_value": 1003},
+                           "employees": {"last_employee_id": 5001}}}  # fmt: skip
+    assert state["singer_state"]["value"] == final
+    assert state["answers_export"]["last_answer_id"] == 1003
+    assert state["employees"]["last_employee_id"] == 5001
+    assert stdout_states(done.stdout)[-1] == final
+    assert stdout_states(done.stdout)[0]["bookmarks"]["answers_export"]["replication_key_value"] == 1002
+
+
+def test_same_input_twice_is_idempotent(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer", run_id="run-1")
+    snapshot = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("answers_export", "employees")}
+    second = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer", run_id="run-2")
+    assert first.returncode == second.returncode == 0, second.stderr
+    again = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("answers_export", "employees")}
+    assert again == snapshot  # same documents, first_seen_at kept
+    runs = {r["_id"]: r["counts"] for r in mongo_db["ingestion_runs"].find()}
+    assert runs["run-1"]["answers_export"]["upserted"] == 3
+    assert runs["run-2"]["answers_export"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0}
+    assert runs["run-2"]["employees"]["upserted"] == 0
+
+
+def test_composite_keys_are_joined(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "composite_key.singer")
+    assert done.returncode == 0, done.stderr
+    assert {d["_id"]: d["v"] for d in mongo_db["pairs"].find()} == {"x::1": 3, "x::2": 2}
+
+
+def test_record_without_key_fails_naming_stream_and_position(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "missing_key.singer")
+    assert done.returncode != 0
+    assert last_line(done.stderr) == (
+        "target-mongo-upsert: error: stream answers_export: record 2 has no value for key property '_id'"
+    )
+
+
+def test_invalid_line_fails_with_its_number_not_its_content(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "bad_line.singer")
+    assert done.returncode != 0
+    assert last_line(done.stderr).startswith("target-mongo-upsert: error: line 3 of the input is not valid Singer JSON")
+    assert "secret.person" not in done.stderr
+
+
+def test_unreachable_mongo_fails_fast_in_one_line_without_password(tmp_path: Path, mongo_db: Db) -> None:
+    port = free_port()
+    started = time.monotonic()
+    done = run_target(
+        tmp_path, f"mongodb://ingest:S3cretPassw0rd@127.0.0.1:{port}/?directConnection=true", mongo_db.name,
+        DATA / "answers.singer", server_selection_timeout_ms=1500,
+    )  # fmt: skip
+    assert done.returncode != 0
+    assert time.monotonic() - started < 20
+    expected = f"MongoDB at 127.0.0.1:{port} is unreachable after 1.5s (ServerSelectionTimeoutError)"
+    assert last_line(done.stderr) == f"target-mongo-upsert: error: {expected}"
+    assert "S3cretPassw0rd" not in done.stderr + done.stdout
+
+
+def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    assert first.returncode == 0, first.stderr
+    before = list(mongo_db["sync_state"].find())
+    # A real write error: a unique index that the next batch violates.
+    mongo_db["answers_export"].create_index([("attributes.answerScore", ASCENDING)], unique=True, name="one_per_score")
+    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    clash = [
+        schema,
+        json.dumps(
+            {"type": "RECORD", "stream": "answers_export", "record": {"_id": 2001, "attributes": {"answerScore": 7}}}
+        ),
+        json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 2001}}}}),
+    ]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(clash) + "\n")
+    assert done.returncode != 0
+    assert last_line(done.stderr).startswith(
+        "target-mongo-upsert: error: bulk write to answers_export failed: "
+        "0 upserted, 0 matched, 0 modified, 1 errors; first: code 11000"
+    )
+    assert list(mongo_db["sync_state"].find()) == before
+    assert mongo_db["answers_export"].count_documents({"_id": 2001}) == 0
