@@ -1,22 +1,136 @@
-"""The operator's command line: `peakon-ingest <command>`."""
+"""The operator's command line: `peakon-ingest <command>`, configured by environment variables."""
 
 from __future__ import annotations
 
 import logging
 import signal
+import tempfile
 import threading
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, Any, TypeVar
 
 import typer
+from pymongo.errors import PyMongoError
 
+from peakon_ingest import report
+from peakon_ingest.daemon import exec_supercronic, supercronic, write_crontab
+from peakon_ingest.ingest import Ingest, IngestOptions, open_database, parse_streams
+from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
+from peakon_ingest.runs import recent_runs
+from peakon_ingest.settings import ConfigError, Settings, load_settings
 from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Workday Peakon data into MongoDB.")
+log = logging.getLogger("peakon_ingest")
+T = TypeVar("T")
+
+EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
 @app.callback()
 def _root() -> None:
     """Workday Peakon data into MongoDB, kept fresh every week."""
+
+
+def fail(message: str, code: int) -> typer.Exit:
+    typer.echo(f"peakon-ingest: error: {message}", err=True)
+    return typer.Exit(code)
+
+
+def configured(action: Callable[[], T]) -> T:
+    """Run `action`; a configuration error is one line on stderr and exit code 2."""
+    try:
+        return action()
+    except ConfigError as err:
+        raise fail(str(err), EXIT_CONFIG) from None
+
+
+def setup_logging(level: str) -> None:
+    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", force=True)
+
+
+def settings_or_exit() -> Settings:
+    settings = configured(load_settings)
+    setup_logging(settings.log_level)
+    return settings
+
+
+@app.command()
+def ingest(
+    full_sync: Annotated[
+        bool | None, typer.Option("--full-sync/--incremental", help="Refetch everything (default: FULL_SYNC).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the tap, print counts, write nothing.")] = False,
+    streams: Annotated[str | None, typer.Option(help="Comma-separated streams (default: all).")] = None,
+) -> None:
+    """Run one ingest: Peakon -> MongoDB. Exit 0 on success, 1 if the run failed, 2 on bad configuration."""
+    settings = settings_or_exit()
+    options = IngestOptions(
+        full_sync=settings.full_sync if full_sync is None else full_sync,
+        dry_run=dry_run,
+        streams=configured(lambda: parse_streams(streams)),
+    )
+    job = configured(lambda: Ingest(settings, options))
+    try:
+        result, document = configured(job.run)
+    except LockHeldError as err:
+        raise fail(str(err), EXIT_FAILED) from None
+    except PyMongoError as err:
+        raise fail(f"MongoDB failed during the run ({type(err).__name__})", EXIT_FAILED) from None
+    if options.dry_run:
+        report.console.print(report.dry_run_table(result.records))
+    elif document is not None:
+        report.console.print(
+            report.counts_table(document.get("counts") or {}, f"run {job.run_id}: {document['status']}")
+        )
+    if not result.ok:
+        raise fail(f"run failed: {result.error}", EXIT_FAILED)
+
+
+@app.command()
+def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10) -> None:
+    """A table of recent runs, newest first."""
+    settings = settings_or_exit()
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        report.console.print(report.runs_table(recent_runs(db, limit)))
+
+
+@app.command()
+def status() -> None:
+    """The latest run and every bookmark."""
+    settings = settings_or_exit()
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        report.console.print(report.runs_table(recent_runs(db, 1)))
+        report.console.print(report.bookmarks_table(db["sync_state"].find().sort("_id", 1)))
+        lock: dict[str, Any] | None = db[LOCKS].find_one({"_id": LOCK_ID})
+        if lock:
+            report.console.print(f"ingest lock held by run {lock.get('owner')} until {lock.get('expires_at_utc')}")
+
+
+@app.command()
+def daemon(
+    crontab: Annotated[Path | None, typer.Option(help="Where to write the crontab.")] = None,
+) -> None:
+    """Check settings and MongoDB, ingest once if RUN_ON_START, then run the schedule with supercronic."""
+    settings = settings_or_exit()
+    executable = configured(lambda: supercronic(settings))
+    configured(settings.app_token)
+    client, _ = configured(lambda: open_database(settings))
+    client.close()
+    if settings.run_on_start:
+        try:
+            ingest(full_sync=None, dry_run=False, streams=None)
+        except typer.Exit as done:
+            if done.exit_code == EXIT_CONFIG:
+                raise
+            if done.exit_code:
+                log.warning("the start-up ingest failed; the schedule runs anyway")
+    path = write_crontab(settings, crontab or Path(tempfile.gettempdir()) / "peakon-ingest.crontab")
+    log.info("schedule %r written to %s; handing over to supercronic", settings.schedule_cron, path)
+    exec_supercronic(executable, path)
 
 
 @app.command()
@@ -35,7 +149,7 @@ def simulate(
     rate_limit_per_hour: Annotated[int, typer.Option(min=1, help="Requests per hour before 429.")] = 5000,
 ) -> None:
     """Serve a Peakon v1 API simulator under /api/v1 (control API under /_sim/)."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
+    setup_logging("INFO")
     state = SimulatorState(answers=answers, employees=employees, seed=seed, company_id=company_id, app_token=app_token)
     state.switches.update(
         {
@@ -50,9 +164,7 @@ def simulate(
     stopped = threading.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
         signal.signal(sig, lambda *_: stopped.set())
-    logging.getLogger("peakon_ingest.simulate").info(
-        "Peakon simulator on %s (%d answers, %d employees, seed %d)", server.base_url, answers, employees, seed
-    )
+    log.info("Peakon simulator on %s (%d answers, %d employees, seed %d)", server.base_url, answers, employees, seed)
     stopped.wait()
     server.stop()
 

@@ -22,14 +22,16 @@ def describe(uri: str) -> str:
     return ",".join(f"{host}:{port}" for host, port in nodes) or "(no hosts)"
 
 
-def connect(uri: str, timeout_ms: int) -> MongoClient[dict[str, Any]]:
-    """A client that has answered `ping` within the server-selection timeout."""
+def connect(uri: str, timeout_ms: int, setting: str = "mongo_uri") -> MongoClient[dict[str, Any]]:
+    """A client that has answered `ping` within the server-selection timeout.
+
+    `setting` is how the caller's user knows the URI (a config key, an environment variable)."""
     where = describe(uri)
     try:
         client: MongoClient[dict[str, Any]] = MongoClient(uri, serverSelectionTimeoutMS=timeout_ms, tz_aware=True)
     except (InvalidURI, ConfigurationError, ValueError) as err:
         # pymongo's own messages for a bad URI may quote it; never pass them on.
-        msg = f"mongo_uri is not a valid MongoDB URI ({type(err).__name__})"
+        msg = f"{setting} is not a valid MongoDB URI ({type(err).__name__})"
         raise MongoUnavailableError(msg) from None
     try:
         client.admin.command("ping")

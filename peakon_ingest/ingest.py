@@ -1,0 +1,160 @@
+"""One ingest: lock, token, run record, state, the pipe, and the run's outcome."""
+
+from __future__ import annotations
+
+import logging
+import signal
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from pymongo import MongoClient
+from pymongo.database import Database
+from tap_peakon.tap import STREAM_TYPES
+from target_mongo_upsert.connection import MongoUnavailableError, connect
+from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
+
+from peakon_ingest.lock import IngestLock
+from peakon_ingest.pipeline import Pipeline, PipelineResult
+from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
+from peakon_ingest.settings import ConfigError, Settings
+from peakon_ingest.tokens import store_token, stored_token
+
+log = logging.getLogger("peakon_ingest")
+STREAM_NAMES = [str(vars(stream)["name"]) for stream in STREAM_TYPES]  # each declares its own name
+
+
+@dataclass
+class IngestOptions:
+    full_sync: bool
+    dry_run: bool
+    streams: list[str] | None
+
+
+def parse_streams(value: str | None) -> list[str] | None:
+    if not value:
+        return None
+    streams = [name.strip() for name in value.split(",") if name.strip()]
+    unknown = [name for name in streams if name not in STREAM_NAMES]
+    if unknown or not streams:
+        named = ", ".join(map(repr, unknown)) or "(none)"
+        msg = f"--streams: unknown stream {named}; expected some of {', '.join(STREAM_NAMES)}"
+        raise ConfigError(msg)
+    return streams
+
+
+def open_database(settings: Settings) -> tuple[MongoClient[dict[str, Any]], Database[dict[str, Any]]]:
+    """Connected and pinged within MONGO_TIMEOUT_SECONDS, else a one-line error naming MONGO_URI."""
+    try:
+        client = connect(settings.mongo_uri.get_secret_value(), int(settings.mongo_timeout_seconds * 1000), "MONGO_URI")
+    except MongoUnavailableError as err:
+        raise ConfigError(f"MONGO_URI: {err}") from None
+    return client, client[settings.mongo_db]
+
+
+@contextmanager
+def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
+    """SIGTERM/SIGINT end the run cleanly: the current batch is committed and state saved."""
+    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
+    for sig in previous:
+        signal.signal(sig, lambda *_: pipeline.request_stop())
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+class Ingest:
+    def __init__(self, settings: Settings, options: IngestOptions) -> None:
+        self.settings = settings
+        self.options = options
+        self.run_id = str(uuid.uuid4())
+        self.app_token = settings.app_token()  # a missing token is a configuration error, before any I/O
+
+    def tap_config(self, bearer_token: str | None) -> dict[str, Any]:
+        s = self.settings
+        config: dict[str, Any] = {
+            "app_token": self.app_token,
+            "base_url": s.peakon_base_url,
+            "company_id": s.peakon_company_id,
+            "engagement_group": s.peakon_engagement_group,
+            "per_page": s.peakon_per_page,
+            "timeout_seconds": s.http_timeout_seconds,
+            "max_requests_per_hour": s.peakon_max_requests_per_hour,
+            "max_retries": s.peakon_max_retries,
+            "backoff_base_seconds": s.peakon_backoff_base_seconds,
+            "max_retry_wait_seconds": s.peakon_max_retry_wait_seconds,
+            "run_id": self.run_id,
+        }
+        if bearer_token:
+            config["bearer_token"] = bearer_token
+        return config
+
+    def target_config(self) -> dict[str, Any]:
+        return {
+            "mongo_uri": self.settings.mongo_uri.get_secret_value(),
+            "database": self.settings.mongo_db,
+            "run_id": self.run_id,
+            "server_selection_timeout_ms": int(self.settings.mongo_timeout_seconds * 1000),
+        }
+
+    def run(self) -> tuple[PipelineResult, dict[str, Any] | None]:
+        client, db = open_database(self.settings)
+        with client:
+            if self.options.dry_run:
+                return self._dry_run(db), None
+            return self._run(db)
+
+    def _dry_run(self, db: Database[dict[str, Any]]) -> PipelineResult:
+        """Reads stored token and state, writes nothing at all."""
+        state = None if self.options.full_sync else load_state(db[STATE_COLLECTION])
+        pipeline = Pipeline(
+            tap_config=self.tap_config(stored_token(db, self.settings.peakon_base_url)),
+            target_config=None,
+            state=state,
+            streams=self.options.streams,
+        )
+        with stop_on_signals(pipeline):
+            return pipeline.run()
+
+    def _run(self, db: Database[dict[str, Any]]) -> tuple[PipelineResult, dict[str, Any]]:
+        lock = IngestLock(db, self.run_id, self.settings.lock_ttl_seconds)
+        lock.acquire()
+        try:
+            for stale in abandon_stale_runs(db, self.run_id):
+                log.warning("run %s never finished; marked abandoned", stale)
+            base_url = self.settings.peakon_base_url
+            mode = "full" if self.options.full_sync else "incremental"
+            start_run(db, self.run_id, mode=mode, streams=self.options.streams)
+            state = None if self.options.full_sync else load_state(db[STATE_COLLECTION])
+            log.info("run %s: %s sync from %s into %s", self.run_id, mode, base_url, self.settings.mongo_db)
+            pipeline = Pipeline(
+                tap_config=self.tap_config(stored_token(db, base_url)),
+                target_config=self.target_config(),
+                state=state,
+                streams=self.options.streams,
+                heartbeat=lock.refresh,
+            )
+            with stop_on_signals(pipeline):
+                result = pipeline.run()
+            if result.new_bearer_token:
+                store_token(db, base_url, result.new_bearer_token)
+            summary = result.tap.summary
+            document = finish_run(
+                db,
+                self.run_id,
+                status="success" if result.ok else "failure",
+                error=result.error,
+                requests=summary.get("requests"),
+                retries=summary.get("retries"),
+                pages=summary.get("pages"),
+                skipped_drivers=summary.get("skipped_drivers"),
+                tap_exit_code=result.tap_exit,
+                target_exit_code=result.target_exit,
+            )
+        finally:
+            lock.release()
+        return result, document

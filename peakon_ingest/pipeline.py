@@ -1,0 +1,250 @@
+"""Running `tap-peakon | target-mongo-upsert` as two processes joined by a pipe.
+
+Secrets reach the children in config files readable by this user only, in a private temporary
+directory removed afterwards; never on a command line.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import logging
+import os
+import re
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any
+
+import msgspec
+from tap_peakon.tap import SUMMARY_PREFIX
+
+log = logging.getLogger("peakon_ingest")
+# The last line of a Python traceback: "package.module.SomeError: what went wrong".
+EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (?P<message>.+)$")
+TARGET_ERROR_PREFIX = "target-mongo-upsert: error: "
+# Variables the children do not need; their secrets come in config files.
+SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAKON_BEARER_TOKEN")
+
+
+class _Envelope(msgspec.Struct):
+    type: str
+    stream: str | None = None
+
+
+@dataclass
+class ProcessLog:
+    """What one child said on stderr that matters: its error, its summary, its last lines."""
+
+    name: str
+    error: str | None = None
+    summary: dict[str, Any] = field(default_factory=dict)
+    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
+
+    def consume(self, line: str) -> None:
+        line = line.rstrip("\n")
+        self.tail.append(line)
+        parts = line.split(" | ", 3)
+        message = parts[3].strip() if len(parts) == 4 else line  # noqa: PLR2004 - the SDK's log format
+        level = parts[1].strip() if len(parts) == 4 else ""  # noqa: PLR2004
+        if message.startswith(SUMMARY_PREFIX):
+            self.summary = json.loads(message.removeprefix(SUMMARY_PREFIX))
+        elif line.startswith(TARGET_ERROR_PREFIX):
+            self.error = line.removeprefix(TARGET_ERROR_PREFIX)
+        elif (match := EXCEPTION_LINE.match(line)) and self.error is None:
+            self.error = match["message"]
+        elif "METRIC" in message:
+            return
+        elif " page " in message or level == "WARNING":
+            log.log(logging.WARNING if level == "WARNING" else logging.INFO, "%s: %s", self.name, message)
+        elif level in {"ERROR", "CRITICAL"}:
+            log.debug("%s: %s", self.name, message)
+
+
+@dataclass
+class PipelineResult:
+    tap_exit: int | None = None
+    target_exit: int | None = None
+    interrupted: bool = False
+    tap: ProcessLog = field(default_factory=lambda: ProcessLog("tap"))
+    target: ProcessLog = field(default_factory=lambda: ProcessLog("target"))
+    records: Counter[str] = field(default_factory=Counter)
+    new_bearer_token: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return not self.interrupted and self.tap_exit == 0 and self.target_exit in {0, None}
+
+    @property
+    def error(self) -> str | None:
+        if self.ok:
+            return None
+        if self.interrupted:
+            return "interrupted"
+        return (
+            self.target.error
+            or self.tap.error
+            or f"tap exited with {self.tap_exit}, target exited with {self.target_exit}"
+        )
+
+
+def _write_private(path: Path, content: str) -> Path:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(content)
+    return path
+
+
+def catalog_for(streams: list[str], work: Path) -> dict[str, Any]:
+    """The tap's catalog with only `streams` selected (discovered in a child: an SDK plugin built in
+    this process would take over its signal handlers)."""
+    config = _write_private(work / "discover.json", "{}")
+    discovered = subprocess.run(  # noqa: S603 - our own interpreter and arguments
+        [sys.executable, "-m", "tap_peakon", "--config", str(config), "--discover"],
+        capture_output=True, check=True, timeout=120,
+    )  # fmt: skip
+    catalog: dict[str, Any] = json.loads(discovered.stdout)
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
+    return catalog
+
+
+@contextlib.contextmanager
+def private_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="peakon-ingest-"))  # mode 0700
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        *,
+        tap_config: dict[str, Any],
+        target_config: dict[str, Any] | None,
+        state: dict[str, Any] | None,
+        streams: list[str] | None,
+        heartbeat: Callable[[], None] = lambda: None,
+        heartbeat_seconds: float = 60.0,
+    ) -> None:
+        self.tap_config = tap_config
+        self.target_config = target_config
+        self.state = state
+        self.streams = streams
+        self.heartbeat = heartbeat
+        self.heartbeat_seconds = heartbeat_seconds
+        self._stop = threading.Event()
+
+    def request_stop(self) -> None:
+        """Ask the run to stop: the tap ends after its current page, the target commits what it has."""
+        self._stop.set()
+
+    def run(self) -> PipelineResult:
+        with private_dir() as work:
+            return self._run(work)
+
+    def _tap_command(self, work: Path) -> list[str]:
+        token_cache = work / "bearer-token"
+        config = {**self.tap_config, "token_cache_path": str(token_cache)}
+        command = [
+            sys.executable,
+            "-m",
+            "tap_peakon",
+            "--config",
+            str(_write_private(work / "tap.json", json.dumps(config))),
+        ]
+        if self.state:
+            command += ["--state", str(_write_private(work / "state.json", json.dumps(self.state)))]
+        if self.streams:
+            command += [
+                "--catalog",
+                str(_write_private(work / "catalog.json", json.dumps(catalog_for(self.streams, work)))),
+            ]
+        return command
+
+    def _run(self, work: Path) -> PipelineResult:
+        result = PipelineResult()
+        env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        tap = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+            self._tap_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=False
+        )
+        assert tap.stdout is not None
+        assert tap.stderr is not None
+        readers = [_follow(tap.stderr, result.tap)]
+        target: subprocess.Popen[bytes] | None = None
+        if self.target_config is None:  # dry run: count what the tap emits, write nothing
+            readers.append(_count_records(tap.stdout, result.records))
+        else:
+            target_config = _write_private(work / "target.json", json.dumps(self.target_config))
+            target = subprocess.Popen(  # noqa: S603
+                [sys.executable, "-m", "target_mongo_upsert", "--config", str(target_config)],
+                stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+            )  # fmt: skip
+            tap.stdout.close()  # the target owns the read end now: it sees EOF when the tap exits
+            assert target.stderr is not None
+            readers.append(_follow(target.stderr, result.target))
+        self._wait(tap, target, result)
+        for reader in readers:
+            reader.join(timeout=30)
+        token_file = work / "bearer-token"
+        if token_file.exists():
+            result.new_bearer_token = token_file.read_text(encoding="utf-8").strip() or None
+        return result
+
+    def _wait(
+        self, tap: subprocess.Popen[bytes], target: subprocess.Popen[bytes] | None, result: PipelineResult
+    ) -> None:
+        last_beat = time.monotonic()
+        signalled = False
+        last = target or tap
+        while last.poll() is None or tap.poll() is None:
+            if self._stop.is_set() and not signalled:
+                signalled = result.interrupted = True
+                log.warning("stopping: the tap ends its current page, the target commits it and saves state")
+                if tap.poll() is None:
+                    tap.send_signal(signal.SIGTERM)
+            if target is not None and target.poll() is not None and tap.poll() is None:
+                tap.kill()  # the target failed: nothing would read the tap's output
+            if time.monotonic() - last_beat > self.heartbeat_seconds:
+                self.heartbeat()
+                last_beat = time.monotonic()
+            time.sleep(0.1)
+        result.tap_exit = tap.returncode
+        result.target_exit = None if target is None else target.returncode
+
+
+def _follow(stream: IO[bytes], sink: ProcessLog) -> threading.Thread:
+    def pump() -> None:
+        for raw in stream:
+            sink.consume(raw.decode("utf-8", "replace"))
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread
+
+
+def _count_records(stream: IO[bytes], counts: Counter[str]) -> threading.Thread:
+    decoder = msgspec.json.Decoder(_Envelope)
+
+    def pump() -> None:
+        for line in stream:
+            with contextlib.suppress(msgspec.DecodeError):
+                message = decoder.decode(line)
+                if message.type == "RECORD" and message.stream:
+                    counts[message.stream] += 1
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return thread

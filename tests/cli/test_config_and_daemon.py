@@ -1,0 +1,141 @@
+"""Bad settings exit 2 with one line naming the variable; `daemon` hands a crontab to supercronic."""
+
+from __future__ import annotations
+
+import stat
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pymongo.database import Database
+
+from peakon_ingest.embedded_mongo import free_port
+from peakon_ingest.simulator import SimulatorThread
+from tests.cli.helpers import cli_env, run_cli
+
+Db = Database[dict[str, Any]]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "expected"),
+    [
+        ("PEAKON_COMPANY_ID", "acme", "PEAKON_COMPANY_ID: Input should be a valid integer"),
+        ("PEAKON_PER_PAGE", "0", "PEAKON_PER_PAGE: Input should be greater than or equal to 1"),
+        ("PEAKON_PER_PAGE", "20001", "PEAKON_PER_PAGE: Input should be less than or equal to 20000"),
+        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a 5-field cron expression"),
+        ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an http(s) URL"),
+        ("HTTP_TIMEOUT_SECONDS", "soon", "HTTP_TIMEOUT_SECONDS: Input should be a valid number"),
+        ("RUN_ON_START", "perhaps", "RUN_ON_START: Input should be a valid boolean"),
+        ("MONGO_URI", "postgres://nope", "MONGO_URI: MONGO_URI is not a valid MongoDB URI"),
+        ("PEAKON_APP_TOKEN_FILE", "/nonexistent/token", "PEAKON_APP_TOKEN_FILE: cannot read /nonexistent/token"),
+    ],
+)
+def test_bad_setting_exits_2_naming_the_variable(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db, variable: str, value: str, expected: str
+) -> None:
+    env = cli_env(None, mongo_uri, mongo_db.name, **{variable: value})
+    if variable == "PEAKON_APP_TOKEN_FILE":
+        env.pop("PEAKON_APP_TOKEN")
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 2
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"peakon-ingest: error: {expected}")
+    assert mongo_db.list_collection_names() == []
+
+
+def test_missing_token_exits_2_naming_peakon_app_token(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    env = cli_env(None, mongo_uri, mongo_db.name)
+    env.pop("PEAKON_APP_TOKEN")
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 2
+    assert "PEAKON_APP_TOKEN: required" in done.stderr
+
+
+def test_token_file_is_read_for_docker_secrets(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    secret = tmp_path / "token"
+    secret.write_text("sim-app-token\n")
+    env = cli_env(simulator, mongo_uri, mongo_db.name, PEAKON_APP_TOKEN_FILE=str(secret))
+    env.pop("PEAKON_APP_TOKEN")
+    done = run_cli(["ingest", "--streams", "drivers"], env, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert mongo_db["drivers"].count_documents({}) == 18
+
+
+def test_unreachable_mongo_exits_2_quickly(tmp_path: Path) -> None:
+    port = free_port()
+    env = cli_env(None, f"mongodb://127.0.0.1:{port}/?directConnection=true", "peakon", MONGO_TIMEOUT_SECONDS="2")
+    started = time.monotonic()
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 2
+    assert time.monotonic() - started < 15
+    reason = f"MongoDB at 127.0.0.1:{port} is unreachable after 2s (ServerSelectionTimeoutError)"
+    assert done.stderr.strip() == f"peakon-ingest: error: MONGO_URI: {reason}"
+
+
+def stub_supercronic(tmp_path: Path) -> Path:
+    """Records its arguments and the crontab it was given, as supercronic would read it."""
+    stub = tmp_path / "supercronic"
+    stub.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\ncat "$1" > {tmp_path}/received-crontab\n')
+    stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
+    return stub
+
+
+def test_daemon_hands_supercronic_the_schedule(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    env = cli_env(None, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)),
+                  RUN_ON_START="false", SCHEDULE_CRON="15 4 * * 1")  # fmt: skip
+    done = run_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
+    assert done.returncode == 0, done.stderr
+    assert (tmp_path / "args").read_text().strip() == str(tmp_path / "crontab")
+    lines = [line for line in (tmp_path / "received-crontab").read_text().splitlines() if not line.startswith("#")]
+    assert len(lines) == 1
+    assert lines[0].startswith("15 4 * * 1 ")
+    assert lines[0].endswith("-m peakon_ingest.cli ingest")
+    assert "sim-app-token" not in (tmp_path / "received-crontab").read_text()
+
+
+def test_daemon_runs_an_ingest_first_when_run_on_start(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)))
+    done = run_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert mongo_db["answers_export"].count_documents({}) == 2500
+    assert (tmp_path / "received-crontab").exists()
+
+
+def test_daemon_with_invalid_cron_exits_2(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    env = cli_env(
+        None, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)), SCHEDULE_CRON="0 25 * * *"
+    )
+    done = run_cli(["daemon"], env, tmp_path)
+    assert done.returncode == 2
+    assert "SCHEDULE_CRON" in done.stderr
+    assert not (tmp_path / "args").exists()
+
+
+def test_daemon_exits_at_once_when_mongo_is_unreachable(tmp_path: Path) -> None:
+    env = cli_env(None, f"mongodb://127.0.0.1:{free_port()}/?directConnection=true", "peakon",
+                  SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)), MONGO_TIMEOUT_SECONDS="1")  # fmt: skip
+    done = run_cli(["daemon"], env, tmp_path)
+    assert done.returncode == 2
+    assert not (tmp_path / "args").exists()
+
+
+def test_runs_and_status_show_the_history(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name, COLUMNS="160")
+    assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    listed = run_cli(["runs", "--limit", "5"], env, tmp_path)
+    assert listed.returncode == 0
+    run_id = str(mongo_db["ingestion_runs"].find_one()["_id"])  # type: ignore[index]
+    assert run_id[:8] in listed.stdout
+    assert "success" in listed.stdout
+    status = run_cli(["status"], env, tmp_path)
+    assert status.returncode == 0
+    assert "last_answer_id=" in status.stdout
+    assert "last_employee_id=5249" in status.stdout

@@ -1,0 +1,178 @@
+"""`peakon-ingest ingest` end to end: real processes, the simulator and MongoDB."""
+
+from __future__ import annotations
+
+import signal
+import time
+from pathlib import Path
+from typing import Any
+
+from pymongo.database import Database
+
+from conftest import SimulatorFactory
+from peakon_ingest.simulator import SimulatorThread
+from tests.cli.helpers import cli_env, run_cli, start_cli
+from tests.simulator.conftest import control
+
+Db = Database[dict[str, Any]]
+STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
+EXPECTED = {"answers_export": 2500, "employees": 250, "drivers": 18, "scores_contexts": 68, "scores_by_driver": 68,
+            "drivers_catalog": 17}  # fmt: skip
+
+
+def counts(db: Db) -> dict[str, int]:
+    return {name: db[name].count_documents({}) for name in STREAMS}
+
+
+def runs(db: Db) -> list[dict[str, Any]]:
+    return list(db["ingestion_runs"].find().sort("started_at", 1))
+
+
+def test_ingest_fills_every_collection_and_records_the_run(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    done = run_cli(["ingest"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert counts(mongo_db) == EXPECTED
+    (run,) = runs(mongo_db)
+    assert run["status"] == "success"
+    assert run["error"] is None
+    assert run["counts"]["answers_export"] == {"records": 2500, "upserted": 2500, "matched": 0, "modified": 0}
+    assert run["requests"] == len(control(simulator, "GET", "requests")["requests"])
+    assert run["skipped_drivers"] == 17
+    assert run["duration_seconds"] > 0
+    assert {d["run_id"] for d in mongo_db["answers_export"].find({}, {"run_id": 1})} == {run["_id"]}
+    assert "answers_export" in done.stdout  # the table of inserted/updated per collection
+    assert "answers_export page 3: 500 records" in done.stderr  # progress per page
+
+
+def test_second_run_adds_nothing_and_fetches_only_new_answers(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    again = run_cli(["ingest"], env, tmp_path)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert counts(mongo_db) == EXPECTED
+    second = runs(mongo_db)[-1]
+    assert "answers_export" not in second["counts"]  # the bookmark meant nothing new was asked for
+    assert all(c["upserted"] == 0 for c in second["counts"].values())
+
+    control(simulator, "POST", "answers", {"count": 77})
+    third = run_cli(["ingest"], env, tmp_path)
+    assert third.returncode == 0
+    assert counts(mongo_db) == {**EXPECTED, "answers_export": 2577}
+    assert runs(mongo_db)[-1]["counts"]["answers_export"]["upserted"] == 77
+
+
+def test_full_sync_refetches_everything_without_duplicates(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    full = run_cli(["ingest", "--full-sync"], env, tmp_path)
+    assert full.returncode == 0, full.stderr[-3000:]
+    assert counts(mongo_db) == EXPECTED
+    run = runs(mongo_db)[-1]
+    assert run["mode"] == "full"
+    assert run["counts"]["answers_export"] == {"records": 2500, "upserted": 0, "matched": 2500, "modified": 2500}
+
+
+def test_dry_run_writes_nothing(tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db) -> None:
+    done = run_cli(["ingest", "--dry-run"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert mongo_db.list_collection_names() == []
+    assert "2500" in done.stdout  # answers_export's count in the table
+
+
+def test_streams_option_limits_the_run(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    done = run_cli(["ingest", "--streams", "drivers,employees"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert {n: c for n, c in counts(mongo_db).items() if c} == {"drivers": 18, "employees": 250}
+
+
+def test_failed_run_is_recorded_with_its_error(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    control(simulator, "POST", "faults", {"kind": "status", "status": 500, "times": -1, "path": "/answers/export"})
+    env = cli_env(simulator, mongo_uri, mongo_db.name, PEAKON_MAX_RETRIES="2")
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 1
+    (run,) = runs(mongo_db)
+    assert run["status"] == "failure"
+    assert run["error"] == "HTTP 500 from /api/v1/answers/export"
+    assert run["retries"] == 2
+    assert (
+        done.stderr.strip().splitlines()[-1] == "peakon-ingest: error: run failed: HTTP 500 from /api/v1/answers/export"
+    )
+
+
+def test_stored_bearer_token_is_reused_and_replaced_after_401(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest", "--streams", "drivers"], env, tmp_path).returncode == 0
+    (stored,) = mongo_db["auth_tokens"].find()
+    assert stored["_id"] == f"{simulator.base_url}::application"
+
+    before = len(control(simulator, "GET", "requests")["requests"])
+    assert run_cli(["ingest", "--streams", "drivers"], env, tmp_path).returncode == 0
+    second_log = control(simulator, "GET", "requests")["requests"][before:]
+    assert [r["path"] for r in second_log if r["path"].endswith("/auth/application")] == []  # reused
+
+    simulator.state._tokens.clear()  # the server forgets every token, as after an expiry
+    assert run_cli(["ingest", "--streams", "drivers"], env, tmp_path).returncode == 0
+    (renewed,) = mongo_db["auth_tokens"].find()
+    assert renewed["bearer_token"] != stored["bearer_token"]
+
+
+def test_a_second_ingest_refuses_while_the_lock_is_held(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    mongo_db["locks"].insert_one(
+        {"_id": "ingest", "owner": "other-run", "host": "elsewhere", "pid": 1, "expires_at": time.time() + 600,
+         "expires_at_utc": "2099-01-01T00:00:00+00:00"}
+    )  # fmt: skip
+    done = run_cli(["ingest"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        .splitlines()[-1]
+        .startswith("peakon-ingest: error: another ingest is running (run other-run on elsewhere, pid 1)")
+    )
+    assert counts(mongo_db)["answers_export"] == 0
+
+
+def test_an_expired_lock_is_taken_over_and_its_run_marked_abandoned(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    mongo_db["ingestion_runs"].insert_one({"_id": "crashed", "status": "running", "counts": {}})
+    mongo_db["locks"].insert_one({"_id": "ingest", "owner": "crashed", "expires_at": time.time() - 1})
+    done = run_cli(["ingest", "--streams", "drivers"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert mongo_db["ingestion_runs"].find_one({"_id": "crashed"})["status"] == "abandoned"  # type: ignore[index]
+    assert mongo_db["locks"].count_documents({}) == 0
+
+
+def test_sigterm_stops_after_the_current_page_and_marks_the_run_interrupted(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
+) -> None:
+    sim = make_simulator(answers=20_000)
+    control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
+    process = start_cli(["ingest", "--streams", "answers_export"], cli_env(sim, mongo_uri, mongo_db.name), tmp_path)
+    deadline = time.monotonic() + 60
+    while mongo_db["answers_export"].count_documents({}) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=120)
+    assert process.returncode == 1, stderr[-3000:]
+    (run,) = runs(mongo_db)
+    assert (run["status"], run["error"]) == ("failure", "interrupted")
+    written = mongo_db["answers_export"].count_documents({})
+    assert 2000 <= written < 20_000
+    bookmark = mongo_db["sync_state"].find_one({"_id": "answers_export"})
+    assert bookmark is not None
+    # The bookmark is never ahead of the data: everything up to it is stored.
+    assert mongo_db["answers_export"].count_documents({"_id": {"$lte": bookmark["last_answer_id"]}}) == written
