@@ -3,27 +3,39 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PACKAGES := pyproject.toml $(wildcard tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml)
-EDITABLES := $(foreach p,tap-peakon target-mongo-upsert,$(if $(wildcard $(p)/pyproject.toml),-e ./$(p)))
+PACKAGES := pyproject.toml tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml
 ARGS ?=
 
-.PHONY: venv test lint demo bench clean
+MELTANO_VENV := .venv-meltano
+MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
+
+.PHONY: venv meltano-venv test lint demo bench clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet $(EDITABLES) -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./tap-peakon -e ./target-mongo-upsert -e '.[dev]'
 	touch $@
 
 venv: $(STAMP)
 
-test: venv
-	$(BIN)/python -m pytest $(ARGS)
+# Meltano lives in a virtual environment of its own: it installs the plugins into theirs.
+$(MELTANO_STAMP):
+	$(PY) -m venv $(MELTANO_VENV)
+	$(MELTANO_VENV)/bin/python -m pip install --quiet --upgrade pip
+	$(MELTANO_VENV)/bin/python -m pip install --quiet 'meltano>=4.4'
+	touch $@
+
+meltano-venv: $(MELTANO_STAMP)
+
+test: venv meltano-venv
+	MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano $(BIN)/python -m pytest $(ARGS)
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy peakon_ingest tests bench conftest.py $(wildcard tap-peakon/tap_peakon target-mongo-upsert/target_mongo_upsert)
+	$(BIN)/mypy peakon_ingest tests bench conftest.py tap-peakon/tap_peakon target-mongo-upsert/target_mongo_upsert
+	$(BIN)/hadolint Dockerfile
 
 demo: venv
 	$(BIN)/python -m peakon_ingest.demo $(ARGS)
@@ -32,4 +44,4 @@ bench: venv
 	$(BIN)/python bench/simulator.py $(ARGS)
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache

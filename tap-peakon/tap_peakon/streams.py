@@ -123,7 +123,7 @@ class ScoresByDriverStream(PeakonStream):
             driver = response.url.rstrip("/").rsplit("/", 1)[-1]
             if driver not in self.stats.skipped_drivers:
                 self.stats.skipped_drivers.add(driver)
-                self.logger.warning("scores_by_driver: Peakon answered 422 for driver %r; skipped", driver)
+                self.logger.info("scores_by_driver: Peakon answered 422 for driver %r; skipped", driver)
             return
         super().validate_response(response)
 

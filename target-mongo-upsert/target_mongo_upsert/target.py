@@ -89,6 +89,11 @@ class TargetMongoUpsert(Target):
         self.drain_all()  # writes the state (see below) after every sink has committed
 
     @override
+    def process_endofpipe(self) -> None:
+        super().process_endofpipe()
+        self.client.close()
+
+    @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Called by drain_all once every batch is written: persist, then emit like any Singer target."""
         collection = self.writer.database[STATE_COLLECTION]

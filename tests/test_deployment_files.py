@@ -1,0 +1,67 @@
+"""The container files: checked here, since Docker itself does not run on these machines."""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import jsonschema
+import yaml
+
+from peakon_ingest.settings import Settings
+
+ROOT = Path(__file__).resolve().parents[1]
+COMPOSE_SPEC = ROOT.parent / "shared" / "compose-spec.json"
+
+
+def test_compose_file_follows_the_compose_specification() -> None:
+    compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+    # The spec declares draft-07 (without the trailing '#' the validator looks for).
+    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SPEC.read_text()))
+    validator.validate(compose)
+    assert not validator.is_valid({**compose, "services": {"mongo": {"restart": ["always"]}}})  # it can fail
+    services = compose["services"]
+    assert services["mongo"]["image"] == "mongo:7"
+    assert "healthcheck" in services["mongo"]
+    assert any(v.startswith("mongo-data:") for v in services["mongo"]["volumes"])
+    ingestor = services["ingestor"]
+    assert ingestor["env_file"] == ".env"
+    assert ingestor["depends_on"]["mongo"]["condition"] == "service_healthy"
+    assert ingestor["restart"] == "unless-stopped"
+    assert services["simulator"]["profiles"] == ["demo"]
+    assert services["ingestor-demo"]["environment"]["PEAKON_BASE_URL"] == "http://simulator:8089/api/v1"
+
+
+def test_dockerfile_is_hadolint_clean_and_runs_as_non_root() -> None:
+    hadolint = Path(sys.executable).with_name("hadolint")
+    result = subprocess.run([str(hadolint), str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    text = (ROOT / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", text, re.MULTILINE)) >= 2  # multi-stage
+    assert re.search(r"^USER 10001", text, re.MULTILINE)
+    assert 'CMD ["peakon-ingest", "daemon"' in text
+    assert re.search(r"sha1sum -c", text)  # supercronic is checked against a pinned checksum
+
+
+def test_env_example_documents_every_setting_with_its_default() -> None:
+    lines = (ROOT / ".env.example").read_text().splitlines()
+    documented = {}
+    for line in lines:
+        if match := re.match(r"^#?\s*([A-Z_]+)=(.*)$", line):
+            documented[match[1]] = match[2]
+    defaults = Settings.model_fields
+    assert set(documented) == {name.upper() for name in defaults}
+    for name, field in defaults.items():
+        if field.default is None or name in {"peakon_app_token", "mongo_uri"}:
+            continue
+        default = field.default
+        shown = str(default).lower() if isinstance(default, bool) else str(default)
+        assert documented[name.upper()] in {shown, shown.removesuffix(".0")}, name
+
+
+def test_crontab_carries_the_default_schedule() -> None:
+    entries = [line for line in (ROOT / "crontab").read_text().splitlines() if line and not line.startswith("#")]
+    assert entries == [f"{Settings.model_fields['schedule_cron'].default} peakon-ingest ingest"]
