@@ -9,7 +9,7 @@ ARGS ?=
 MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 
-.PHONY: venv meltano-venv test lint demo bench clean
+.PHONY: venv meltano-venv test lint demo bench bench-simulator clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -40,8 +40,12 @@ lint: venv
 demo: venv
 	$(BIN)/python -m peakon_ingest.demo $(ARGS)
 
+# Figures, not pass/fail: ours vs naive vs the raw limit (bench/results/latest.json).
 bench: venv
-	$(BIN)/python bench/simulator.py $(ARGS)
+	$(BIN)/python -m bench.run $(ARGS)
+
+bench-simulator: venv
+	$(BIN)/python -m bench.simulator $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache

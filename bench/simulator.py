@@ -1,7 +1,7 @@
 """Benchmark: the simulator serving 1,000,000 answers at per_page 10000 to one reader.
 
 Prints pages/s, answers/s and the simulator's peak RSS (target: under 150 MB). Not a test.
-Usage: python bench/simulator.py [--answers N] [--per-page N]
+Usage: python -m bench.simulator [--answers N] [--per-page N]
 """
 
 from __future__ import annotations

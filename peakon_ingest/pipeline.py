@@ -158,6 +158,15 @@ class Pipeline:
     def _tap_command(self, work: Path) -> list[str]:
         token_cache = work / "bearer-token"
         config = {**self.tap_config, "token_cache_path": str(token_cache)}
+        if self.target_config is not None:
+            # Answers travel as BATCH files in this private directory: the target loads each page
+            # whole and deletes it once committed.
+            batches = work / "batches"
+            batches.mkdir(mode=0o700)
+            config["batch_config"] = {
+                "encoding": {"format": "jsonl", "compression": "none"},
+                "storage": {"root": batches.as_uri()},
+            }
         command = [
             sys.executable,
             "-m",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Callable, Generator, Iterable, Mapping
 from typing import TYPE_CHECKING, Any, ClassVar, cast
 from urllib.parse import urlsplit
 from weakref import WeakSet
@@ -11,7 +11,9 @@ from weakref import WeakSet
 import requests
 from singer_sdk import RESTStream
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
+from singer_sdk.helpers._batch import BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
@@ -65,6 +67,16 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def timeout(self) -> float:  # type: ignore[override] # requests takes fractions of a second
         return float(self.config["timeout_seconds"])
+
+    # Streams that write their own batch files (`get_batches`) when the tap has a `batch_config`.
+    sends_batches: ClassVar[bool] = False
+
+    @override
+    def get_batch_config(self, config: Mapping[str, Any]) -> BatchConfig | None:
+        """BATCH mode only for streams that write their own files, and only while records pass
+        through unmapped: stream maps (e.g. redaction) work on the record path."""
+        plain = all(type(m) is SameRecordTransform and m.stream_alias == self.name for m in self.stream_maps)
+        return super().get_batch_config(config) if self.sends_batches and plain else None
 
     @override
     def get_new_paginator(self) -> PeakonPaginator:

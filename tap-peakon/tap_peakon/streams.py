@@ -5,16 +5,18 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import requests
 from singer_sdk import Stream
+from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
+from tap_peakon.batches import chunks, write_batch
 from tap_peakon.client import PeakonStream
 from tap_peakon.keys import answer_key, as_int_or_self, score_key
 
@@ -37,6 +39,7 @@ class AnswersExportStream(PeakonStream):
     path = "/answers/export"
     replication_key = "_id"  # = int(answerId): ascending, so the bookmark is the largest seen
     is_sorted = True
+    sends_batches = True
     schema = load_schema("answers_export")
 
     def __init__(self, tap: TapPeakon) -> None:
@@ -47,7 +50,9 @@ class AnswersExportStream(PeakonStream):
     @override
     def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
         params: dict[str, Any] = {"per_page": self.config["per_page"]}
-        bookmark = self.get_starting_replication_key_value(context)
+        # Read the bookmark from the state itself: only the first request gets here, before any page
+        # has moved it, and the BATCH path does not go through the SDK's starting-value bookkeeping.
+        bookmark = self.get_context_state(context).get("replication_key_value")
         if bookmark is not None:
             params["continuation"] = bookmark
         return params
@@ -55,6 +60,18 @@ class AnswersExportStream(PeakonStream):
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
         return answer_key(item)
+
+    @override
+    def get_batches(
+        self, batch_config: BatchConfig, context: Context | None = None
+    ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
+        """One file per page of answers; the bookmark moves to the page's last answer as it is sent."""
+        state = self.get_context_state(context)
+        for page in chunks(self.get_records(context), int(self.config["per_page"])):
+            records = [self.post_process(row, context) or row for row in page]
+            yield write_batch(batch_config, self.name, records)
+            state["replication_key"] = self.replication_key
+            state["replication_key_value"] = page[-1]["_id"]
 
 
 class EmployeesStream(PeakonStream):
@@ -151,6 +168,10 @@ class DriversCatalogStream(Stream):
     primary_keys: ClassVar[list[str]] = ["_id"]
     schema = load_schema("drivers_catalog")
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
+
+    @override
+    def get_batch_config(self, config: Mapping[str, Any]) -> BatchConfig | None:
+        return None  # 17 rows: plain records
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:

@@ -5,9 +5,11 @@ from __future__ import annotations
 import re
 from typing import TYPE_CHECKING, Any
 
+from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
+from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
 from target_mongo_upsert.indexes import ensure_indexes
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
@@ -61,14 +63,38 @@ class MongoSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        batch: dict[Any, dict[str, Any]] = context.setdefault("documents", {})
+        self.add(context.setdefault("documents", {}), record)
+
+    def add(self, batch: dict[Any, dict[str, Any]], record: dict[str, Any]) -> None:
         key = record.pop("_id")
         if key in batch:
             self.tally_duplicate_merged()  # the last version of a key in a batch wins
         batch[key] = record
 
+    def documents(self, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
+        batch: dict[Any, dict[str, Any]] = {}
+        for record in records:
+            self.tally_record_read()
+            record["_id"] = self.key_rule.key(record, position=self._total_records_read)
+            self.add(batch, record)
+        return batch
+
+    @override
+    def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
+        """Load local JSONL batch files whole (msgspec), commit each, then delete it; anything else
+        (remote storage, parquet) goes the SDK's way."""
+        for url in files:
+            path = local_batch_file(encoding, url)
+            if path is None:
+                super().process_batch_files(encoding, [url])
+                continue
+            self.process_batch({"records": read_jsonl(path, gzipped=encoding.compression == "gzip")})
+            path.unlink(missing_ok=True)  # committed: the file has served, and it holds personal data
+
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
+        if "records" in context:  # a BATCH file: records arrive whole, without per-record processing
+            context["documents"] = self.documents(context.pop("records"))
         documents: dict[Any, dict[str, Any]] = context.get("documents", {})
         if not documents:
             return

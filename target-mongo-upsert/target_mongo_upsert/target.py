@@ -55,6 +55,14 @@ class TargetMongoUpsert(Target):
             title="Server selection timeout (ms)",
         ),
         th.Property(
+            "validate_records",
+            th.BooleanType,
+            default=False,
+            title="Validate records against their schema",
+            description="Off by default: records are stored as received whatever their types, and "
+            "JSON Schema validation costs more CPU than everything else in the target.",
+        ),
+        th.Property(
             "write_retries",
             th.IntegerType(minimum=0),
             default=5,

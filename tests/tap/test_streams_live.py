@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
+from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
@@ -120,3 +122,29 @@ def test_stream_counts_match_the_summary(simulator: SimulatorThread) -> None:
     assert summary["requests"] == len(log)
     assert summary["skipped_drivers"] == len(DRIVER_SLUGS) - 1
     assert Counter(r["status"] for r in log)[422] == len(DRIVER_SLUGS) - 1
+
+
+def test_batch_mode_writes_one_file_per_page_and_moves_the_bookmark(tmp_path: Path, simulator: SimulatorThread) -> None:
+    batch_config = {"encoding": {"format": "jsonl", "compression": "none"}, "storage": {"root": tmp_path.as_uri()}}
+    out = run_tap(tap_config(simulator, batch_config=batch_config), streams={"answers_export", "drivers"})
+    assert out.error is None
+    batches = [m for m in out.messages if m["type"] == "BATCH"]
+    assert [m["stream"] for m in batches] == ["answers_export"] * 3  # 2500 answers, 1000 a page
+    ids = []
+    for message in batches:
+        (url,) = message["manifest"]
+        path = Path(url.removeprefix("file://"))
+        assert path.stat().st_mode & 0o777 == 0o600
+        ids += [json.loads(line)["_id"] for line in path.read_text().splitlines()]
+    assert ids == sorted(set(ids))
+    assert len(ids) == 2500
+    bookmarks = [s["bookmarks"]["answers_export"].get("replication_key_value") for s in out.states]
+    assert [b for b in bookmarks if b] == sorted(b for b in bookmarks if b)
+    assert out.final_state["bookmarks"]["answers_export"]["replication_key_value"] == ids[-1]
+    assert len(out.records["drivers"]) == 18  # small streams stay plain records
+
+    control(simulator, "POST", "reset")
+    control(simulator, "POST", "answers", {"count": 10})
+    again = run_tap(tap_config(simulator, batch_config=batch_config), state=out.final_state, streams={"answers_export"})
+    assert answer_requests(simulator)[0]["continuation"] == [str(ids[-1])]
+    assert len([m for m in again.messages if m["type"] == "BATCH"]) == 1

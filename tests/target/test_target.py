@@ -119,3 +119,29 @@ def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str
     )
     assert list(mongo_db["sync_state"].find()) == before
     assert mongo_db["answers_export"].count_documents({"_id": 2001}) == 0
+
+
+def test_batch_files_are_loaded_whole_then_deleted(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    batch = tmp_path / "answers_export-1.jsonl"
+    batch.write_text("".join(json.dumps({"_id": i, "attributes": {"answerId": i}}) + "\n" for i in (5, 6, 5)))
+    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    messages = [
+        schema,
+        json.dumps(
+            {
+                "type": "BATCH",
+                "stream": "answers_export",
+                "encoding": {"format": "jsonl", "compression": "none"},
+                "manifest": [batch.as_uri()],
+            }
+        ),
+        json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 6}}}}),
+    ]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(messages) + "\n", run_id="batch-run")
+    assert done.returncode == 0, done.stderr
+    assert sorted(d["_id"] for d in mongo_db["answers_export"].find()) == [5, 6]
+    assert not batch.exists()
+    assert mongo_db["sync_state"].find_one({"_id": "answers_export"})["last_answer_id"] == 6  # type: ignore[index]
+    run = mongo_db["ingestion_runs"].find_one({"_id": "batch-run"})
+    assert run is not None
+    assert run["counts"]["answers_export"]["upserted"] == 2

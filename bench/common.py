@@ -1,0 +1,126 @@
+"""Shared benchmark plumbing: services on loopback, and measuring a process tree's CPU and peak RSS."""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psutil
+import requests
+
+from peakon_ingest.embedded_mongo import EmbeddedMongo, free_port
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@dataclass
+class Measurement:
+    wall_seconds: float
+    cpu_seconds: float  # user + sys of the process and every descendant it waited for
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)  # by role: cli, tap, target, ...
+    returncode: int = 0
+    stderr_tail: str = ""
+
+
+def role_of(cmdline: list[str]) -> str:
+    text = " ".join(cmdline)
+    for role in ("tap_peakon", "target_mongo_upsert", "peakon_ingest", "naive", "raw"):
+        if role in text:
+            return {"tap_peakon": "tap", "target_mongo_upsert": "target", "peakon_ingest": "cli"}.get(role, role)
+    return Path(cmdline[0]).name if cmdline else "?"
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
+def measure(command: list[str], env: dict[str, str] | None = None, timeout: float = 7200) -> Measurement:
+    """Run `command`; sample the peak RSS (VmHWM) of it and its descendants every 50 ms."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    started = time.perf_counter()
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
+    peaks: dict[str, float] = {}
+    done = threading.Event()
+
+    def sample() -> None:
+        root = psutil.Process(process.pid)
+        while not done.is_set():
+            try:
+                tree = [root, *root.children(recursive=True)]
+            except psutil.NoSuchProcess:
+                return
+            for proc in tree:
+                try:
+                    role = role_of(proc.cmdline())
+                except psutil.Error:
+                    continue
+                peaks[role] = max(peaks.get(role, 0.0), _vm_hwm_mb(proc.pid))
+            time.sleep(0.05)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    _, stderr = process.communicate(timeout=timeout)
+    wall = time.perf_counter() - started
+    done.set()
+    sampler.join()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return Measurement(wall, cpu, {k: round(v, 1) for k, v in peaks.items()}, process.returncode, stderr[-3000:])
+
+
+@contextmanager
+def simulator(answers: int) -> Iterator[str]:
+    """A simulator in its own process (its CPU is not ours); yields the API base URL."""
+    port = free_port()
+    command = [sys.executable, "-m", "peakon_ingest", "simulate", "--port", str(port), "--answers", str(answers)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    root = f"http://127.0.0.1:{port}"
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"{root}/_sim/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield f"{root}/api/v1"
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def sim_control(base_url: str, method: str, action: str, body: object = None) -> dict[str, object]:
+    root = base_url.removesuffix("/api/v1")
+    reply = requests.request(method, f"{root}/_sim/{action}", json=body, timeout=30)
+    reply.raise_for_status()
+    result: dict[str, object] = reply.json()
+    return result
+
+
+def export_requests(base_url: str) -> int:
+    log = sim_control(base_url, "GET", "requests")["requests"]
+    assert isinstance(log, list)
+    return sum(1 for r in log if r["path"].endswith("/answers/export"))
+
+
+@contextmanager
+def mongo() -> Iterator[str]:
+    """BENCH_MONGO_URI when set, else an embedded nx-27017 server."""
+    if os.environ.get("BENCH_MONGO_URI"):
+        yield os.environ["BENCH_MONGO_URI"]
+        return
+    with EmbeddedMongo() as server:
+        yield server.uri
