@@ -118,11 +118,11 @@ def incremental_runs(base_url: str, mongo_uri: str, answers: int, result: dict[s
     """Re-runs against one database: no new data, then 1% new answers."""
     db = database()
     ours(base_url, mongo_uri, db)
-    sim_control(base_url, "POST", "reset")  # clears the request log, keeps the data
+    sim_control(base_url, "DELETE", "requests")
     noop = ours(base_url, mongo_uri, db)
     result["incremental_noop_requests"] = export_requests(base_url)
     result["incremental_noop_wall_s"] = round(noop.wall_seconds, 2)
-    sim_control(base_url, "POST", "reset")
+    sim_control(base_url, "DELETE", "requests")
     sim_control(base_url, "POST", "answers", {"count": answers // 100})
     one_percent = ours(base_url, mongo_uri, db)
     result["incremental_1pct_requests"] = export_requests(base_url)
@@ -168,7 +168,7 @@ def report(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=200_000)
-    parser.add_argument("--latency-answers", type=int, default=5_000, help="answers for the 5 ms runs")
+    parser.add_argument("--latency-answers", type=int, default=50_000, help="answers for the 5 ms runs")
     parser.add_argument("--big-answers", type=int, default=1_000_000, help="answers for the memory run (0: skip)")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []

@@ -12,7 +12,7 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from tap_peakon.tap import STREAM_TYPES
+from tap_peakon.names import STREAM_NAMES
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
@@ -23,7 +23,6 @@ from peakon_ingest.settings import ConfigError, Settings
 from peakon_ingest.tokens import store_token, stored_token
 
 log = logging.getLogger("peakon_ingest")
-STREAM_NAMES = [str(vars(stream)["name"]) for stream in STREAM_TYPES]  # each declares its own name
 
 
 @dataclass

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import IO, Any
 
 import msgspec
-from tap_peakon.tap import SUMMARY_PREFIX
+from tap_peakon.names import SUMMARY_PREFIX
 
 log = logging.getLogger("peakon_ingest")
 # The last line of a Python traceback: "package.module.SomeError: what went wrong".
@@ -103,15 +103,17 @@ def _write_private(path: Path, content: str) -> Path:
     return path
 
 
-def catalog_for(streams: list[str], work: Path) -> dict[str, Any]:
-    """The tap's catalog with only `streams` selected (discovered in a child: an SDK plugin built in
-    this process would take over its signal handlers)."""
-    config = _write_private(work / "discover.json", "{}")
-    discovered = subprocess.run(  # noqa: S603 - our own interpreter and arguments
-        [sys.executable, "-m", "tap_peakon", "--config", str(config), "--discover"],
-        capture_output=True, check=True, timeout=120,
-    )  # fmt: skip
-    catalog: dict[str, Any] = json.loads(discovered.stdout)
+def catalog_for(streams: list[str]) -> dict[str, Any]:
+    """The tap's catalog with only `streams` selected."""
+    from tap_peakon.tap import TapPeakon  # noqa: PLC0415 - the SDK is heavy; only --streams needs it
+
+    # An SDK plugin installs its own SIGINT/SIGTERM handlers when built: keep ours.
+    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        catalog: dict[str, Any] = TapPeakon(config={}, parse_env_config=False, validate_config=False).catalog_dict
+    finally:
+        for sig, handler in handlers.items():
+            signal.signal(sig, handler)
     for entry in catalog["streams"]:
         for metadata in entry["metadata"]:
             if metadata["breadcrumb"] == []:
@@ -179,7 +181,7 @@ class Pipeline:
         if self.streams:
             command += [
                 "--catalog",
-                str(_write_private(work / "catalog.json", json.dumps(catalog_for(self.streams, work)))),
+                str(_write_private(work / "catalog.json", json.dumps(catalog_for(self.streams)))),
             ]
         return command
 

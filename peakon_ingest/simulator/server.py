@@ -296,6 +296,7 @@ CONTROL_ACTIONS: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]]
     ("GET", "health"): lambda _state, _raw: {"ok": True},
     ("GET", "state"): lambda state, _raw: state.describe(),
     ("GET", "requests"): lambda state, _raw: {"requests": state.requests()},
+    ("DELETE", "requests"): lambda state, _raw: {"cleared": state.clear_requests()},
     ("POST", "answers"): lambda state, raw: state.append_answers(int(raw.get("count", 0))),
     ("POST", "switches"): _set_switches,
     ("POST", "faults"): _add_faults,

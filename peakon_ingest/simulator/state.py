@@ -121,6 +121,11 @@ class SimulatorState:
     def requests(self) -> list[dict[str, Any]]:
         return list(self._log)
 
+    def clear_requests(self) -> int:
+        cleared = len(self._log)
+        self._log.clear()
+        return cleared
+
     def reset(self) -> None:
         """Back to the state at start: switches, faults, appended answers, log, tokens, limiter."""
         with self._lock:

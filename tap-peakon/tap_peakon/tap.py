@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
+from tap_peakon.names import SUMMARY_PREFIX
 from tap_peakon.rate_limit import HourlyLimiter
 
 STREAM_TYPES: list[type[Stream]] = [
@@ -28,7 +29,6 @@ STREAM_TYPES: list[type[Stream]] = [
     streams.ScoresByDriverStream,
     streams.DriversCatalogStream,
 ]
-SUMMARY_PREFIX = "tap-peakon summary "
 
 
 @dataclass

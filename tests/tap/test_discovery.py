@@ -44,3 +44,10 @@ def test_committed_schemas_match_the_spec() -> None:
 def test_packaged_catalog_is_the_shared_one() -> None:
     packaged = (SCHEMA_DIR.parent / "drivers_catalog.csv").read_text()
     assert packaged == (SPEC.parent / "drivers_catalog.csv").read_text()
+
+
+def test_light_stream_names_match_the_tap() -> None:
+    from tap_peakon.names import STREAM_NAMES  # noqa: PLC0415
+    from tap_peakon.tap import STREAM_TYPES  # noqa: PLC0415
+
+    assert [vars(stream)["name"] for stream in STREAM_TYPES] == list(STREAM_NAMES)

@@ -72,7 +72,7 @@ def test_25000_answers_at_1000_per_page_is_25_pages_each_answer_once(make_simula
 
 def test_second_run_with_state_requests_only_new_answers(simulator: SimulatorThread) -> None:
     first = run_tap(tap_config(simulator), streams={"answers_export"})
-    control(simulator, "POST", "reset")  # clears the request log; the data stays the same
+    control(simulator, "DELETE", "requests")  # a fresh request log; same data, same tokens
     control(simulator, "POST", "answers", {"count": 321})
     second = run_tap(tap_config(simulator), state=first.final_state, streams={"answers_export"})
     assert second.error is None
@@ -86,7 +86,7 @@ def test_second_run_with_state_requests_only_new_answers(simulator: SimulatorThr
 
 def test_incremental_run_without_new_data_makes_one_request(simulator: SimulatorThread) -> None:
     first = run_tap(tap_config(simulator), streams={"answers_export"})
-    control(simulator, "POST", "reset")
+    control(simulator, "DELETE", "requests")
     again = run_tap(tap_config(simulator), state=first.final_state, streams={"answers_export"})
     assert again.ids("answers_export") == []
     assert len(answer_requests(simulator)) == 1
@@ -143,7 +143,7 @@ def test_batch_mode_writes_one_file_per_page_and_moves_the_bookmark(tmp_path: Pa
     assert out.final_state["bookmarks"]["answers_export"]["replication_key_value"] == ids[-1]
     assert len(out.records["drivers"]) == 18  # small streams stay plain records
 
-    control(simulator, "POST", "reset")
+    control(simulator, "DELETE", "requests")
     control(simulator, "POST", "answers", {"count": 10})
     again = run_tap(tap_config(simulator, batch_config=batch_config), state=out.final_state, streams={"answers_export"})
     assert answer_requests(simulator)[0]["continuation"] == [str(ids[-1])]
