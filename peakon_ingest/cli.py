@@ -48,6 +48,8 @@ def configured(action: Callable[[], T]) -> T:
 
 def setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", force=True)
+    # pymongo logs whole commands at DEBUG, stored bearer tokens included: never below WARNING.
+    logging.getLogger("pymongo").setLevel(max(logging.getLevelName(level), logging.WARNING))
 
 
 def settings_or_exit() -> Settings:

@@ -18,6 +18,7 @@ from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest.lock import IngestLock
 from peakon_ingest.pipeline import Pipeline, PipelineResult
+from peakon_ingest.redaction import stream_maps
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
 from peakon_ingest.settings import ConfigError, Settings
 from peakon_ingest.tokens import store_token, stored_token
@@ -90,6 +91,8 @@ class Ingest:
         }
         if bearer_token:
             config["bearer_token"] = bearer_token
+        if s.redact_fields():
+            config["stream_maps"] = stream_maps(s.redact_fields(), s.peakon_redact_mode)
         return config
 
     def target_config(self) -> dict[str, Any]:

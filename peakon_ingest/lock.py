@@ -6,6 +6,7 @@ import datetime as dt
 import os
 import socket
 import time
+from pathlib import Path
 from typing import Any
 
 from pymongo.database import Database
@@ -17,6 +18,18 @@ LOCK_ID = "ingest"
 
 class LockHeldError(RuntimeError):
     pass
+
+
+def holder_is_gone(held: dict[str, Any]) -> bool:
+    """A holder on this host whose process no longer runs peakon-ingest died without releasing
+    (kill -9, OOM): its lock need not be waited out. Other hosts are trusted until expiry."""
+    if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
+        return False
+    try:
+        cmdline = Path(f"/proc/{held['pid']}/cmdline").read_bytes()
+    except OSError:
+        return True
+    return b"peakon_ingest" not in cmdline and b"peakon-ingest" not in cmdline
 
 
 class IngestLock:
@@ -43,7 +56,7 @@ class IngestLock:
             self.collection.insert_one(self._document())
         except DuplicateKeyError:
             held = self.collection.find_one({"_id": LOCK_ID}) or {}
-            expired = float(held.get("expires_at") or 0) < time.time()
+            expired = float(held.get("expires_at") or 0) < time.time() or holder_is_gone(held)
             # Take over an expired lock only if nobody else did since we read it.
             if (
                 expired

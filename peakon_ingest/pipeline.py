@@ -7,6 +7,7 @@ directory removed afterwards; never on a command line.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import json
 import logging
 import os
@@ -31,6 +32,7 @@ log = logging.getLogger("peakon_ingest")
 # The last line of a Python traceback: "package.module.SomeError: what went wrong".
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (?P<message>.+)$")
 TARGET_ERROR_PREFIX = "target-mongo-upsert: error: "
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Variables the children do not need; their secrets come in config files.
 SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAKON_BEARER_TOKEN")
 
@@ -92,8 +94,24 @@ class PipelineResult:
         return (
             self.target.error
             or self.tap.error
-            or f"tap exited with {self.tap_exit}, target exited with {self.target_exit}"
+            or f"{_ended('tap', self.tap_exit)}, {_ended('target', self.target_exit)}"
         )
+
+
+def _ended(name: str, code: int | None) -> str:
+    if code is not None and code < 0:
+        return f"{name} killed by {signal.Signals(-code).name}"
+    return f"{name} exited with {code}"
+
+
+_LIBC = ctypes.CDLL(None)  # this process's own symbols: libc's prctl among them
+
+
+def _die_with_parent() -> None:
+    """In the child, before exec: if peakon-ingest dies (even by kill -9), the kernel sends SIGTERM,
+    so the tap saves its state and stops, and the target commits what it has and stops. Only a C
+    call here: both children are started before any thread of ours exists."""
+    _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
 def _write_private(path: Path, content: str) -> Path:
@@ -189,21 +207,24 @@ class Pipeline:
         result = PipelineResult()
         env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
         tap = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
-            self._tap_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env, text=False
-        )
+            self._tap_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
+            preexec_fn=_die_with_parent,  # noqa: PLW1509 - no thread of ours exists yet
+        )  # fmt: skip
         assert tap.stdout is not None
         assert tap.stderr is not None
-        readers = [_follow(tap.stderr, result.tap)]
         target: subprocess.Popen[bytes] | None = None
-        if self.target_config is None:  # dry run: count what the tap emits, write nothing
-            readers.append(_count_records(tap.stdout, result.records))
-        else:
+        if self.target_config is not None:
             target_config = _write_private(work / "target.json", json.dumps(self.target_config))
             target = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "target_mongo_upsert", "--config", str(target_config)],
                 stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
+                preexec_fn=_die_with_parent,  # noqa: PLW1509 - the readers start below
             )  # fmt: skip
             tap.stdout.close()  # the target owns the read end now: it sees EOF when the tap exits
+        readers = [_follow(tap.stderr, result.tap)]
+        if target is None:  # dry run: count what the tap emits, write nothing
+            readers.append(_count_records(tap.stdout, result.records))
+        else:
             assert target.stderr is not None
             readers.append(_follow(target.stderr, result.target))
         self._wait(tap, target, result)
@@ -229,8 +250,11 @@ class Pipeline:
             if target is not None and target.poll() is not None and tap.poll() is None:
                 tap.kill()  # the target failed: nothing would read the tap's output
             if time.monotonic() - last_beat > self.heartbeat_seconds:
-                self.heartbeat()
                 last_beat = time.monotonic()
+                try:
+                    self.heartbeat()
+                except Exception as err:  # noqa: BLE001 - a missed renewal must not kill the run
+                    log.warning("could not renew the run lock (%s); the run goes on", type(err).__name__)
             time.sleep(0.1)
         result.tap_exit = tap.returncode
         result.target_exit = None if target is None else target.returncode

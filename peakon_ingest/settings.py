@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Literal
 
 from croniter import croniter
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -37,6 +37,20 @@ class Settings(BaseSettings):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     supercronic_path: str = "supercronic"
     lock_ttl_seconds: float = Field(900.0, gt=0)
+    peakon_redact_fields: str = ""
+    peakon_redact_mode: Literal["remove", "hash"] = "remove"
+
+    @field_validator("peakon_redact_fields")
+    @classmethod
+    def _field_names(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",") if name.strip()]
+        if any(not name.replace("_", "").replace("-", "").isalnum() for name in names):
+            msg = "expected comma-separated field names such as accountEmail,answerComment"
+            raise ValueError(msg)
+        return ",".join(names)
+
+    def redact_fields(self) -> list[str]:
+        return [name for name in self.peakon_redact_fields.split(",") if name]
 
     @field_validator("peakon_base_url")
     @classmethod
@@ -54,10 +68,12 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("log_level", mode="before")
+    @field_validator("log_level", "peakon_redact_mode", mode="before")
     @classmethod
-    def _upper(cls, value: object) -> object:
-        return value.upper() if isinstance(value, str) else value
+    def _case(cls, value: object, info: ValidationInfo) -> object:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
 
     def app_token(self) -> str:
         """The application token, from PEAKON_APP_TOKEN or the file PEAKON_APP_TOKEN_FILE names."""

@@ -155,6 +155,18 @@ class PeakonData:
             },
         }
 
+    @staticmethod
+    def oddify(item: dict[str, Any]) -> dict[str, Any]:
+        """What a real export can also hold: a score as text, a field left out, fields the spec never
+        mentioned. Clients must store these as received."""
+        attrs = item["attributes"]
+        attrs["answerScore"] = None if attrs["answerScore"] is None else str(attrs["answerScore"])
+        attrs.pop("questionText", None)
+        attrs["surveyChannel"] = "slack"
+        attrs["extra"] = {"nested": [1, "two", None], "flag": True}
+        item["meta"] = {"source": "odd"}
+        return item
+
     # -- employees -----------------------------------------------------------------------------
     def _email(self, employee: int) -> str:
         first, last = self._names(employee)

@@ -217,6 +217,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         start = PeakonData.first_index_after(after) if after is not None else 0
         end = min(start + per_page, total)
         data = [self.state.data.answer(i) for i in range(start, end)]
+        odd = self.state.switches.odd_answers_every
+        if odd:
+            data = [PeakonData.oddify(a) if a["attributes"]["answerId"] % odd == 0 else a for a in data]
         first = f"{self._base()}/answers/export?{urlencode({'per_page': per_page})}"
         next_link: str | None = None
         if end < total:

@@ -33,6 +33,7 @@ class Switches:
     token_ttl_seconds: float | None = None  # ... or T seconds after it was issued
     rate_limit_per_hour: int = 5000  # Peakon's documented limit per application
     employees_per_page: int = 100
+    odd_answers_every: int | None = None  # every Nth answer: odd types, a missing field, unknown fields
 
     def update(self, raw: dict[str, Any]) -> None:
         known = {f.name for f in fields(self)}

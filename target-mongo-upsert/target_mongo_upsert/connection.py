@@ -35,7 +35,7 @@ def connect(uri: str, timeout_ms: int, setting: str = "mongo_uri") -> MongoClien
         raise MongoUnavailableError(msg) from None
     try:
         client.admin.command("ping")
-    except PyMongoError as err:
+    except (PyMongoError, KeyError, ValueError) as err:  # a server without the auth it was asked for
         client.close()
         msg = f"MongoDB at {where} is unreachable after {timeout_ms / 1000:g}s ({type(err).__name__})"
         raise MongoUnavailableError(msg) from None

@@ -115,7 +115,7 @@ def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str
     assert done.returncode != 0
     assert last_line(done.stderr).startswith(
         "target-mongo-upsert: error: bulk write to answers_export failed: "
-        "0 upserted, 0 matched, 0 modified, 1 errors; first: code 11000"
+        "0 inserted, 0 matched, 0 modified, 1 errors; first: code 11000"
     )
     assert list(mongo_db["sync_state"].find()) == before
     assert mongo_db["answers_export"].count_documents({"_id": 2001}) == 0
