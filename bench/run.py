@@ -168,7 +168,7 @@ def report(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--answers", type=int, default=200_000)
-    parser.add_argument("--latency-answers", type=int, default=50_000, help="answers for the 5 ms runs")
+    parser.add_argument("--latency-answers", type=int, default=50_000, help="answers for the 5 ms runs (0: skip)")
     parser.add_argument("--big-answers", type=int, default=1_000_000, help="answers for the memory run (0: skip)")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
@@ -179,7 +179,8 @@ def main() -> None:
         with simulator(args.answers) as base_url:
             local_runs(base_url, mongo_uri, args.answers, rows, result)
             incremental_runs(base_url, mongo_uri, args.answers, result)
-        latency_runs(mongo_uri, args.latency_answers, rows, result)
+        if args.latency_answers:
+            latency_runs(mongo_uri, args.latency_answers, rows, result)
         if args.big_answers:
             memory_run(mongo_uri, args.big_answers, rows, result)
     report(rows, result)

@@ -37,6 +37,7 @@ class MongoSink(BatchSink):
         self.run_id = target.run_id
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
         self.totals = WriteCounts()
+        self._indexes_pending = False
 
     @property
     @override
@@ -49,8 +50,23 @@ class MongoSink(BatchSink):
 
     @override
     def setup(self) -> None:
+        """Indexes now, or, for a collection still empty (a first sync), once its data is in: one
+        index build after a bulk load costs far less than maintaining every index on each insert."""
+        collection = self.writer.database[self.collection_name]
+        self._indexes_pending = self.writer.retrying(collection.estimated_document_count, "count") == 0
+        if not self._indexes_pending:
+            self._build_indexes()
+
+    @override
+    def clean_up(self) -> None:
+        if self._indexes_pending:
+            self._build_indexes()
+        super().clean_up()
+
+    def _build_indexes(self) -> None:
         collection = self.writer.database[self.collection_name]
         self.writer.retrying(lambda: ensure_indexes(collection), f"indexes of {self.collection_name}")
+        self._indexes_pending = False
 
     @override
     def _parse_timestamps_in_record(self, record: dict[str, Any], schema: dict[str, Any], treatment: Any) -> None:

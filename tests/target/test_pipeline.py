@@ -53,6 +53,16 @@ def test_pipe_fills_six_collections_and_a_rerun_changes_nothing(
         "scores_by_driver": 68, "drivers_catalog": 17,
     }  # fmt: skip
     assert counts(mongo_db) == expected
+
+    def indexed(name: str) -> set[str]:
+        return {key for index in mongo_db[name].index_information().values() for key, _ in index["key"]}
+
+    assert {"attributes.responseAnsweredAt", "attributes.employeeId", "attributes.questionId", "run_id"} <= indexed(
+        "answers_export"
+    )
+    assert {"attributes.scores.time", "run_id"} <= indexed("scores_contexts")
+    assert {"attributes.scores.time", "run_id"} <= indexed("scores_by_driver")
+    assert "run_id" in indexed("employees")
     bookmarks = {d["_id"]: d for d in mongo_db["sync_state"].find()}
     assert bookmarks["answers_export"]["last_answer_id"] == sim.state.answer_summary()["max_answer_id"]
     assert bookmarks["employees"]["last_employee_id"] == 5000 + 431
