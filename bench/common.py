@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import os
 import resource
 import subprocess
@@ -12,13 +13,30 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psutil
 import requests
+from pymongo import MongoClient
+from pymongo.collection import Collection
 
 from peakon_ingest.embedded_mongo import EmbeddedMongo, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def baseline_setup(description: str) -> tuple[requests.Session, Collection[dict[str, Any]], str]:
+    """The hand-written baselines' common start: arguments, a bearer token, the collection, page 1."""
+    parser = argparse.ArgumentParser(description=description)
+    for name in ("--base-url", "--mongo-uri", "--database", "--app-token"):
+        parser.add_argument(name, required=True)
+    parser.add_argument("--per-page", type=int, default=10000)
+    args = parser.parse_args()
+    session = requests.Session()
+    token = session.post(f"{args.base_url}/auth/application", json={"token": args.app_token}, timeout=60).json()
+    session.headers["Authorization"] = f"Bearer {token['data']['id']}"
+    client: MongoClient[dict[str, Any]] = MongoClient(args.mongo_uri)
+    return session, client[args.database]["answers_export"], f"{args.base_url}/answers/export?per_page={args.per_page}"
 
 
 @dataclass
@@ -26,6 +44,7 @@ class Measurement:
     wall_seconds: float
     cpu_seconds: float  # user + sys of the process and every descendant it waited for
     peak_rss_mb: dict[str, float] = field(default_factory=dict)  # by role: cli, tap, target, ...
+    cpu_by_role: dict[str, float] = field(default_factory=dict)  # last sample before each exited
     returncode: int = 0
     stderr_tail: str = ""
 
@@ -38,7 +57,7 @@ def role_of(cmdline: list[str]) -> str:
     return Path(cmdline[0]).name if cmdline else "?"
 
 
-def _vm_hwm_mb(pid: int) -> float:
+def vm_hwm_mb(pid: int) -> float:
     try:
         for line in Path(f"/proc/{pid}/status").read_text().splitlines():
             if line.startswith("VmHWM:"):
@@ -54,6 +73,7 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
     started = time.perf_counter()
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     peaks: dict[str, float] = {}
+    cpu: dict[int, tuple[str, float]] = {}
     done = threading.Event()
 
     def sample() -> None:
@@ -66,9 +86,11 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
             for proc in tree:
                 try:
                     role = role_of(proc.cmdline())
+                    times = proc.cpu_times()
                 except psutil.Error:
                     continue
-                peaks[role] = max(peaks.get(role, 0.0), _vm_hwm_mb(proc.pid))
+                peaks[role] = max(peaks.get(role, 0.0), vm_hwm_mb(proc.pid))
+                cpu[proc.pid] = (role, times.user + times.system)
             time.sleep(0.05)
 
     sampler = threading.Thread(target=sample, daemon=True)
@@ -78,28 +100,46 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
     done.set()
     sampler.join()
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
-    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return Measurement(wall, cpu, {k: round(v, 1) for k, v in peaks.items()}, process.returncode, stderr[-3000:])
+    total_cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    cpu_samples = cpu
+    by_role: dict[str, float] = {}
+    for role, seconds in cpu_samples.values():
+        by_role[role] = round(by_role.get(role, 0.0) + seconds, 2)
+    return Measurement(
+        wall, total_cpu, {k: round(v, 1) for k, v in peaks.items() if v}, by_role, process.returncode, stderr[-3000:]
+    )
+
+
+@dataclass
+class SimulatorProcess:
+    process: subprocess.Popen[bytes]
+    base_url: str
+
+
+@contextmanager
+def simulator_process(answers: int) -> Iterator[SimulatorProcess]:
+    """A simulator in its own process (its CPU is not ours)."""
+    port = free_port()
+    command = [sys.executable, "-m", "peakon_ingest", "simulate", "--port", str(port), "--answers", str(answers)]
+    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            try:
+                requests.get(f"http://127.0.0.1:{port}/_sim/health", timeout=1)
+                break
+            except requests.ConnectionError:
+                time.sleep(0.05)
+        yield SimulatorProcess(process, f"http://127.0.0.1:{port}/api/v1")
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
 
 
 @contextmanager
 def simulator(answers: int) -> Iterator[str]:
-    """A simulator in its own process (its CPU is not ours); yields the API base URL."""
-    port = free_port()
-    command = [sys.executable, "-m", "peakon_ingest", "simulate", "--port", str(port), "--answers", str(answers)]
-    process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    root = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(200):
-            try:
-                requests.get(f"{root}/_sim/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.05)
-        yield f"{root}/api/v1"
-    finally:
-        process.terminate()
-        process.wait(timeout=10)
+    """Yields the API base URL of a simulator in its own process."""
+    with simulator_process(answers) as sim:
+        yield sim.base_url
 
 
 def sim_control(base_url: str, method: str, action: str, body: object = None) -> dict[str, object]:

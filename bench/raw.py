@@ -2,31 +2,20 @@
 
 from __future__ import annotations
 
-import argparse
-from typing import Any
+from pymongo import UpdateOne
 
-import requests
-from pymongo import MongoClient, UpdateOne
+from bench.common import baseline_setup
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    for name in ("--base-url", "--mongo-uri", "--database", "--app-token"):
-        parser.add_argument(name, required=True)
-    parser.add_argument("--per-page", type=int, default=10000)
-    args = parser.parse_args()
-    session = requests.Session()
-    token = session.post(f"{args.base_url}/auth/application", json={"token": args.app_token}, timeout=60).json()
-    session.headers["Authorization"] = f"Bearer {token['data']['id']}"
-    client: MongoClient[dict[str, Any]] = MongoClient(args.mongo_uri)
-    collection = client[args.database]["answers_export"]
-    url: str | None = f"{args.base_url}/answers/export?per_page={args.per_page}"
-    while url:
-        page = session.get(url, timeout=120).json()
+    session, collection, url = baseline_setup(__doc__ or "")
+    next_url: str | None = url
+    while next_url:
+        page = session.get(next_url, timeout=120).json()
         operations = [UpdateOne({"_id": i["attributes"]["answerId"]}, {"$set": i}, upsert=True) for i in page["data"]]
         if operations:
             collection.bulk_write(operations, ordered=False)
-        url = page["links"].get("next")
+        next_url = page["links"].get("next")
 
 
 if __name__ == "__main__":

@@ -68,7 +68,7 @@ def ours(base_url: str, mongo_uri: str, db: str, *extra: str) -> Measurement:
 
 
 def script(name: str, base_url: str, mongo_uri: str, db: str) -> Measurement:
-    command = [sys.executable, str(ROOT / "bench" / f"{name}.py"), "--base-url", base_url, "--mongo-uri", mongo_uri,
+    command = [sys.executable, "-m", f"bench.{name}", "--base-url", base_url, "--mongo-uri", mongo_uri,
                "--database", db, "--app-token", DEFAULT_APP_TOKEN]  # fmt: skip
     result = measure(command)
     if result.returncode != 0:
@@ -101,6 +101,7 @@ def row(m: Measurement, answers: int) -> dict[str, Any]:
         "cpu_s": round(m.cpu_seconds, 2),
         "cpu_s_per_100k": round(m.cpu_seconds * 100_000 / answers, 2),
         "peak_rss_mb": m.peak_rss_mb,
+        "cpu_s_by_process": m.cpu_by_role,
         "ok": m.returncode == 0,
     }
 

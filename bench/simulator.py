@@ -8,21 +8,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
-import sys
 import time
-from pathlib import Path
 
 import requests
 
-from peakon_ingest.embedded_mongo import free_port
-
-
-def peak_rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
+from bench.common import simulator_process, vm_hwm_mb
+from peakon_ingest.simulator import DEFAULT_APP_TOKEN
 
 
 def main() -> None:
@@ -30,21 +21,12 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=1_000_000)
     parser.add_argument("--per-page", type=int, default=10_000)
     args = parser.parse_args()
-    port = free_port()
-    command = [sys.executable, "-m", "peakon_ingest", "simulate", "--port", str(port), "--answers", str(args.answers)]
-    sim = subprocess.Popen(command, stderr=subprocess.DEVNULL)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        for _ in range(100):
-            try:
-                requests.get(f"{base}/_sim/health", timeout=1)
-                break
-            except requests.ConnectionError:
-                time.sleep(0.1)
+    with simulator_process(args.answers) as sim:
+        base_url = sim.base_url
         session = requests.Session()
-        token = session.post(f"{base}/api/v1/auth/application", json={"token": "sim-app-token"}, timeout=10).json()
+        token = session.post(f"{base_url}/auth/application", json={"token": DEFAULT_APP_TOKEN}, timeout=10).json()
         session.headers["Authorization"] = f"Bearer {token['data']['id']}"
-        url: str | None = f"{base}/api/v1/answers/export?per_page={args.per_page}"
+        url: str | None = f"{base_url}/answers/export?per_page={args.per_page}"
         pages = answers = 0
         started = time.perf_counter()
         while url:
@@ -59,11 +41,8 @@ def main() -> None:
             "seconds": round(elapsed, 2),
             "pages_per_s": round(pages / elapsed, 2),
             "answers_per_s": round(answers / elapsed),
-            "simulator_peak_rss_mb": round(peak_rss_mb(sim.pid), 1),
+            "simulator_peak_rss_mb": round(vm_hwm_mb(sim.process.pid), 1),
         }
-    finally:
-        sim.terminate()
-        sim.wait(timeout=10)
     width = max(map(len, result))
     for key, value in result.items():
         print(f"{key:<{width}}  {value}")

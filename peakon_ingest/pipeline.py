@@ -33,6 +33,9 @@ log = logging.getLogger("peakon_ingest")
 EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (?P<message>.+)$")
 TARGET_ERROR_PREFIX = "target-mongo-upsert: error: "
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# Pages of answers written by the tap and not yet loaded by the target: enough to keep both busy,
+# few enough that a slow MongoDB never fills the disk (a page of 10,000 answers is about 7 MB).
+MAX_PENDING_BATCH_FILES = 3
 # Variables the children do not need; their secrets come in config files.
 SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAKON_BEARER_TOKEN")
 
@@ -187,6 +190,7 @@ class Pipeline:
                 "encoding": {"format": "jsonl", "compression": "none"},
                 "storage": {"root": batches.as_uri()},
             }
+            config["batch_max_pending_files"] = MAX_PENDING_BATCH_FILES
         command = [
             sys.executable,
             "-m",

@@ -10,6 +10,14 @@ FaultKind = Literal["status", "reset", "slow", "truncate", "loop"]
 KINDS: frozenset[str] = frozenset({"status", "reset", "slow", "truncate", "loop"})
 
 
+def reject_unknown(shape: type, raw: dict[str, Any], what: str) -> None:
+    """Control-API bodies name only fields of `shape` (a dataclass): typos fail instead of passing."""
+    unknown = set(raw) - {f.name for f in fields(shape)}
+    if unknown:
+        msg = f"unknown {what}: {sorted(unknown)}"
+        raise ValueError(msg)
+
+
 @dataclass
 class Fault:
     """One fault rule.
@@ -32,11 +40,7 @@ class Fault:
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Fault:
-        known = {f.name for f in fields(cls)}
-        unknown = set(raw) - known
-        if unknown:
-            msg = f"unknown fault fields: {sorted(unknown)}"
-            raise ValueError(msg)
+        reject_unknown(cls, raw, "fault fields")
         if raw.get("kind") not in KINDS:
             msg = f"fault kind must be one of {sorted(KINDS)}"
             raise ValueError(msg)

@@ -10,10 +10,10 @@ import json
 import threading
 import time
 from collections import deque
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass
 from typing import Any
 
-from peakon_ingest.simulator.faults import FaultPlan
+from peakon_ingest.simulator.faults import FaultPlan, reject_unknown
 from peakon_ingest.simulator.generator import PeakonData
 
 REQUEST_LOG_LIMIT = 100_000
@@ -36,11 +36,7 @@ class Switches:
     odd_answers_every: int | None = None  # every Nth answer: odd types, a missing field, unknown fields
 
     def update(self, raw: dict[str, Any]) -> None:
-        known = {f.name for f in fields(self)}
-        unknown = set(raw) - known
-        if unknown:
-            msg = f"unknown switches: {sorted(unknown)}"
-            raise ValueError(msg)
+        reject_unknown(type(self), raw, "switches")
         for key, value in raw.items():
             setattr(self, key, value)
 

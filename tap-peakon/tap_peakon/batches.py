@@ -8,6 +8,7 @@ several times the real work on a multi-million-answer export.
 from __future__ import annotations
 
 import gzip
+import time
 import uuid
 from collections.abc import Iterable, Iterator
 from itertools import islice
@@ -31,6 +32,17 @@ def local_root(config: BatchConfig) -> Path | None:
     """The directory of a `file://` storage root; None for remote storage (left to the SDK)."""
     url = urlsplit(config.storage.root)
     return Path(unquote(url.path)) if url.scheme in {"", "file"} else None
+
+
+def wait_for_room(config: BatchConfig, stream: str, max_pending: int, poll: float = 0.05) -> None:
+    """Backpressure: wait while `max_pending` of this stream's files are still unconsumed (the target
+    deletes each file once committed). Without it the tap, whose BATCH messages are tiny, would run
+    ahead of a slow MongoDB and fill the disk with a whole export."""
+    root = local_root(config)
+    if not max_pending or root is None:
+        return
+    while len(list(root.glob(f"{config.storage.prefix or ''}{stream}-*.jsonl*"))) >= max_pending:
+        time.sleep(poll)
 
 
 def write_batch(

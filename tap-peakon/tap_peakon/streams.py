@@ -16,7 +16,7 @@ from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from typing_extensions import override
 
-from tap_peakon.batches import chunks, write_batch
+from tap_peakon.batches import chunks, wait_for_room, write_batch
 from tap_peakon.client import PeakonStream
 from tap_peakon.keys import answer_key, as_int_or_self, score_key
 
@@ -67,8 +67,10 @@ class AnswersExportStream(PeakonStream):
     ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
         """One file per page of answers; the bookmark moves to the page's last answer as it is sent."""
         state = self.get_context_state(context)
+        max_pending = int(self.config.get("batch_max_pending_files") or 0)
         for page in chunks(self.get_records(context), int(self.config["per_page"])):
             records = [self.post_process(row, context) or row for row in page]
+            wait_for_room(batch_config, self.name, max_pending)
             yield write_batch(batch_config, self.name, records)
             state["replication_key"] = self.replication_key
             state["replication_key_value"] = page[-1]["_id"]

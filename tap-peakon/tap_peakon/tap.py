@@ -126,6 +126,14 @@ class TapPeakon(Tap):
             description="Default: the catalog shipped with the tap.",
         ),
         th.Property(
+            "batch_max_pending_files",
+            th.IntegerType(minimum=0),
+            default=0,
+            title="Unconsumed batch files before the tap waits",
+            description="With batch_config on local storage and a target that deletes files it has "
+            "loaded (target-mongo-upsert does): at most this many answer files wait on disk. 0: no limit.",
+        ),
+        th.Property(
             "token_cache_path",
             th.StringType,
             title="Token cache file",

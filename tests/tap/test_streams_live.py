@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import threading
+import time
 from collections import Counter
 from pathlib import Path
 from urllib.parse import parse_qs
@@ -148,3 +150,26 @@ def test_batch_mode_writes_one_file_per_page_and_moves_the_bookmark(tmp_path: Pa
     again = run_tap(tap_config(simulator, batch_config=batch_config), state=out.final_state, streams={"answers_export"})
     assert answer_requests(simulator)[0]["continuation"] == [str(ids[-1])]
     assert len([m for m in again.messages if m["type"] == "BATCH"]) == 1
+
+
+def test_batch_mode_waits_while_too_many_files_are_unconsumed(tmp_path: Path, simulator: SimulatorThread) -> None:
+    """With nobody deleting the files, the tap stops after the allowed number and waits."""
+    batch_config = {"encoding": {"format": "jsonl", "compression": "none"}, "storage": {"root": tmp_path.as_uri()}}
+    config = tap_config(simulator, batch_config=batch_config, batch_max_pending_files=2)
+    finished = threading.Event()
+
+    def sync() -> None:
+        run_tap(config, streams={"answers_export"})
+        finished.set()
+
+    worker = threading.Thread(target=sync, daemon=True)
+    worker.start()
+    deadline = time.monotonic() + 10
+    while len(list(tmp_path.glob("*.jsonl"))) < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(1.0)
+    assert len(list(tmp_path.glob("*.jsonl"))) == 2  # the third page waits
+    assert not finished.is_set()
+    for path in tmp_path.glob("*.jsonl"):
+        path.unlink()  # what the target does once it has committed a file
+    assert finished.wait(timeout=20)
