@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 from tap_peakon.schema_derivation import SCHEMA_DIR, derive
+
+from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "peakon" / "openapi.json"
 
@@ -51,3 +54,26 @@ def test_light_stream_names_match_the_tap() -> None:
     from tap_peakon.tap import STREAM_TYPES  # noqa: PLC0415
 
     assert [vars(stream)["name"] for stream in STREAM_TYPES] == list(STREAM_NAMES)
+
+
+def test_config_from_environment_variables(simulator: SimulatorThread, tmp_path: Path) -> None:
+    """`--config ENV` reads TAP_PEAKON_* variables, as Meltano and containers pass settings."""
+    catalog = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "tap_peakon", "--config", "ENV", "--discover"],
+            capture_output=True, text=True, check=True, timeout=60, env={**os.environ, "TAP_PEAKON_APP_TOKEN": "x"},
+        ).stdout
+    )  # fmt: skip
+    for entry in catalog["streams"]:
+        for metadata in entry["metadata"]:
+            if metadata["breadcrumb"] == []:
+                metadata["metadata"]["selected"] = entry["tap_stream_id"] == "drivers"
+    (tmp_path / "catalog.json").write_text(json.dumps(catalog))
+    env = {**os.environ, "TAP_PEAKON_APP_TOKEN": DEFAULT_APP_TOKEN, "TAP_PEAKON_BASE_URL": simulator.base_url}
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_peakon", "--config", "ENV", "--catalog", str(tmp_path / "catalog.json")],
+        capture_output=True, text=True, check=True, timeout=60, env=env,
+    )  # fmt: skip
+    records = [json.loads(line) for line in result.stdout.splitlines() if '"RECORD"' in line]
+    assert len(records) == 18
+    assert DEFAULT_APP_TOKEN not in result.stdout + result.stderr
