@@ -5,7 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -110,17 +110,21 @@ class Ingest:
                 return self._dry_run(db), None
             return self._run(db)
 
-    def _dry_run(self, db: Database[dict[str, Any]]) -> PipelineResult:
-        """Reads stored token and state, writes nothing at all."""
-        state = None if self.options.full_sync else load_state(db[STATE_COLLECTION])
+    def _execute(self, db: Database[dict[str, Any]], *, write: bool, heartbeat: Callable[[], None]) -> PipelineResult:
+        """The tap (and, unless a dry run, the target) from the stored token and bookmarks."""
         pipeline = Pipeline(
             tap_config=self.tap_config(stored_token(db, self.settings.peakon_base_url)),
-            target_config=None,
-            state=state,
+            target_config=self.target_config() if write else None,
+            state=None if self.options.full_sync else load_state(db[STATE_COLLECTION]),
             streams=self.options.streams,
+            heartbeat=heartbeat,
         )
         with stop_on_signals(pipeline):
             return pipeline.run()
+
+    def _dry_run(self, db: Database[dict[str, Any]]) -> PipelineResult:
+        """Reads the stored token and state, writes nothing at all."""
+        return self._execute(db, write=False, heartbeat=lambda: None)
 
     def _run(self, db: Database[dict[str, Any]]) -> tuple[PipelineResult, dict[str, Any]]:
         lock = IngestLock(db, self.run_id, self.settings.lock_ttl_seconds)
@@ -128,22 +132,22 @@ class Ingest:
         try:
             for stale in abandon_stale_runs(db, self.run_id):
                 log.warning("run %s never finished; marked abandoned", stale)
-            base_url = self.settings.peakon_base_url
             mode = "full" if self.options.full_sync else "incremental"
             start_run(db, self.run_id, mode=mode, streams=self.options.streams)
-            state = None if self.options.full_sync else load_state(db[STATE_COLLECTION])
-            log.info("run %s: %s sync from %s into %s", self.run_id, mode, base_url, self.settings.mongo_db)
-            pipeline = Pipeline(
-                tap_config=self.tap_config(stored_token(db, base_url)),
-                target_config=self.target_config(),
-                state=state,
-                streams=self.options.streams,
-                heartbeat=lock.refresh,
+            log.info(
+                "run %s: %s sync from %s into %s",
+                self.run_id,
+                mode,
+                self.settings.peakon_base_url,
+                self.settings.mongo_db,
             )
-            with stop_on_signals(pipeline):
-                result = pipeline.run()
+            try:
+                result = self._execute(db, write=True, heartbeat=lock.refresh)
+            except Exception as err:
+                finish_run(db, self.run_id, status="failure", error=f"peakon-ingest failed: {type(err).__name__}")
+                raise
             if result.new_bearer_token:
-                store_token(db, base_url, result.new_bearer_token)
+                store_token(db, self.settings.peakon_base_url, result.new_bearer_token)
             summary = result.tap.summary
             document = finish_run(
                 db,

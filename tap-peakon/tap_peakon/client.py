@@ -181,7 +181,8 @@ class PeakonStream(RESTStream[str | None]):
         return item.get("id")
 
     def items(self, response: requests.Response) -> list[Any]:
-        data = document(response).get("data") if isinstance(document(response), dict) else None
+        doc = document(response)
+        data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):
             msg = f"{response.url}: expected a JSON:API document with a data array"
             raise FatalAPIError(msg)
@@ -191,14 +192,10 @@ class PeakonStream(RESTStream[str | None]):
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         items = self.items(response)
         self.stats.pages += 1
+        page = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
         self.logger.info(
-            "%s page %d: %d records in %.2fs",
-            self.name,
-            self.stats.pages_by_stream.setdefault(self.name, 0) + 1,
-            len(items),
-            response.elapsed.total_seconds(),
+            "%s page %d: %d records in %.2fs", self.name, page, len(items), response.elapsed.total_seconds()
         )
-        self.stats.pages_by_stream[self.name] += 1
         envelope = {
             "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
             "run_id": self.peakon.run_id,
@@ -206,9 +203,13 @@ class PeakonStream(RESTStream[str | None]):
             "source_url": response.url,
         }
         for item in items:
-            if isinstance(item, dict):
-                item.update(envelope)
-                yield item
+            if not isinstance(item, dict):  # not a JSON:API resource: say so rather than drop it quietly
+                self.logger.warning(
+                    "%s: skipped a data item that is not an object (%s)", self.name, type(item).__name__
+                )
+                continue
+            item.update(envelope)
+            yield item
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
