@@ -27,6 +27,7 @@ from typing import IO, Any
 
 import msgspec
 from tap_peakon.names import SUMMARY_PREFIX
+from tap_peakon.private_files import write_private
 
 log = logging.getLogger("peakon_ingest")
 # The last line of a Python traceback: "package.module.SomeError: what went wrong".
@@ -117,13 +118,6 @@ def _die_with_parent() -> None:
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def _write_private(path: Path, content: str) -> Path:
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(content)
-    return path
-
-
 def catalog_for(streams: list[str]) -> dict[str, Any]:
     """The tap's catalog with only `streams` selected."""
     from tap_peakon.tap import TapPeakon  # noqa: PLC0415 - the SDK is heavy; only --streams needs it
@@ -196,14 +190,14 @@ class Pipeline:
             "-m",
             "tap_peakon",
             "--config",
-            str(_write_private(work / "tap.json", json.dumps(config))),
+            str(write_private(work / "tap.json", json.dumps(config))),
         ]
         if self.state:
-            command += ["--state", str(_write_private(work / "state.json", json.dumps(self.state)))]
+            command += ["--state", str(write_private(work / "state.json", json.dumps(self.state)))]
         if self.streams:
             command += [
                 "--catalog",
-                str(_write_private(work / "catalog.json", json.dumps(catalog_for(self.streams)))),
+                str(write_private(work / "catalog.json", json.dumps(catalog_for(self.streams)))),
             ]
         return command
 
@@ -218,7 +212,7 @@ class Pipeline:
         assert tap.stderr is not None
         target: subprocess.Popen[bytes] | None = None
         if self.target_config is not None:
-            target_config = _write_private(work / "target.json", json.dumps(self.target_config))
+            target_config = write_private(work / "target.json", json.dumps(self.target_config))
             target = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "target_mongo_upsert", "--config", str(target_config)],
                 stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,

@@ -6,7 +6,6 @@ retried with the same backoff as any other request.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -16,6 +15,7 @@ from singer_sdk.authenticators import APIAuthenticatorBase
 from singer_sdk.exceptions import FatalAPIError, RetriableAPIError
 
 from tap_peakon.error_policy import Action, action_for
+from tap_peakon.private_files import write_private
 
 # Where replies have been seen to carry the token, most likely first (`data.id` is the spec's place).
 TOKEN_PATHS: tuple[tuple[str, ...], ...] = (
@@ -139,7 +139,4 @@ class PeakonAuthenticator(APIAuthenticatorBase):
 
     def _store(self, token: str) -> None:
         """Hand the new token to the operator (readable by this user only), to reuse next run."""
-        path = Path(self._token_cache_path or "")
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(fd, "w") as handle:
-            handle.write(token)
+        write_private(Path(self._token_cache_path or ""), token)

@@ -19,6 +19,8 @@ from urllib.parse import unquote, urlsplit
 import msgspec
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 
+from tap_peakon.private_files import write_private
+
 ENCODER = msgspec.json.Encoder()
 
 
@@ -59,6 +61,5 @@ def write_batch(
     payload = b"".join(ENCODER.encode(record) + b"\n" for record in records)
     if gzipped:
         payload = gzip.compress(payload, compresslevel=1)
-    path.write_bytes(payload)
-    path.chmod(0o600)  # answers carry personal data
+    write_private(path, payload)  # answers carry personal data
     return config.encoding, [path.as_uri()]
