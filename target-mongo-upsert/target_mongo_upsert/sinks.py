@@ -38,6 +38,7 @@ class MongoSink(BatchSink):
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
         self.totals = WriteCounts()
         self._indexes_pending = False
+        self.fresh = False  # the collection was empty when this run began
 
     @property
     @override
@@ -53,7 +54,8 @@ class MongoSink(BatchSink):
         """Indexes now, or, for a collection still empty (a first sync), once its data is in: one
         index build after a bulk load costs far less than maintaining every index on each insert."""
         collection = self.writer.database[self.collection_name]
-        self._indexes_pending = self.writer.retrying(collection.estimated_document_count, "count") == 0
+        self.fresh = self.writer.retrying(collection.estimated_document_count, "count") == 0
+        self._indexes_pending = self.fresh
         if not self._indexes_pending:
             self._build_indexes()
 
@@ -114,7 +116,7 @@ class MongoSink(BatchSink):
         documents: dict[Any, dict[str, Any]] = context.get("documents", {})
         if not documents:
             return
-        counts = self.writer.upsert(self.collection_name, documents)
+        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)
         self.totals.add(counts)
         self.tally_record_written(len(documents))
         if self.run_id:

@@ -64,13 +64,17 @@ class MongoWriter:
         )(operation)
         return wrapped()
 
-    def upsert(self, collection: str, documents: dict[Any, dict[str, Any]]) -> WriteCounts:
+    def upsert(self, collection: str, documents: dict[Any, dict[str, Any]], *, fresh: bool = False) -> WriteCounts:
         """Write `documents` (by `_id`) in one unordered bulk_write: keys already stored are updated
         (`$set`), new keys inserted whole. An insert is much cheaper for a server than an upsert,
-        and a first sync is nearly all new keys; one indexed `_id` lookup per batch decides."""
+        and a first sync is nearly all new keys; one indexed `_id` lookup per batch decides. For a
+        collection that was empty when the run began (`fresh`) the lookup is skipped: a key stored
+        after all comes back as a duplicate-key error and is updated in a second round."""
         target = self.database[collection]
 
         def write() -> WriteCounts:
+            if fresh:
+                return _write(target, list(documents.items()), set())
             stored = {d["_id"] for d in target.find({"_id": {"$in": list(documents)}}, {"_id": 1})}
             return _write(target, list(documents.items()), stored)
 

@@ -145,3 +145,23 @@ def test_batch_files_are_loaded_whole_then_deleted(tmp_path: Path, mongo_uri: st
     run = mongo_db["ingestion_runs"].find_one({"_id": "batch-run"})
     assert run is not None
     assert run["counts"]["answers_export"]["upserted"] == 2
+
+
+def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    """A first sync inserts without looking keys up; a key already stored by an earlier batch comes
+    back as a duplicate-key error and is updated instead."""
+    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+
+    def record(version: int) -> str:
+        return json.dumps({"type": "RECORD", "stream": "answers_export", "record": {"_id": 7, "v": version}})
+
+    state = json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 7}}}})
+    lines = [schema, record(1), state, record(2), state.replace("7}", '7, "again": 1}')]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", run_id="repeat")
+    assert done.returncode == 0, done.stderr
+    assert [(d["_id"], d["v"]) for d in mongo_db["answers_export"].find()] == [(7, 2)]
+    run = mongo_db["ingestion_runs"].find_one({"_id": "repeat"})
+    assert run is not None
+    assert run["counts"]["answers_export"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1}
