@@ -191,7 +191,6 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         items = self.items(response)
-        self.stats.pages += 1
         page = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
         self.logger.info(
             "%s page %d: %d records in %.2fs", self.name, page, len(items), response.elapsed.total_seconds()

@@ -24,7 +24,6 @@ class HourlyLimiter:
         self._clock = clock
         self._sleep = sleep
         self._sent: deque[float] = deque()
-        self.waited_seconds = 0.0
 
     def acquire(self) -> None:
         clock, sleep = self._clock or time.monotonic, self._sleep or time.sleep
@@ -33,7 +32,6 @@ class HourlyLimiter:
             self._sent.popleft()
         if len(self._sent) >= self.per_hour:
             wait = WINDOW_SECONDS - (now - self._sent[0])
-            self.waited_seconds += wait
             sleep(wait)
             self._sent.popleft()
             now = clock()

@@ -37,9 +37,12 @@ class RunStats:
 
     requests: int = 0
     retries: int = 0
-    pages: int = 0
     pages_by_stream: dict[str, int] = field(default_factory=dict)
     skipped_drivers: set[str] = field(default_factory=set)
+
+    @property
+    def pages(self) -> int:
+        return sum(self.pages_by_stream.values())
 
     def summary(self) -> dict[str, Any]:
         return {

@@ -13,7 +13,6 @@ from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
 from target_mongo_upsert.indexes import ensure_indexes
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
-from target_mongo_upsert.writer import WriteCounts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -36,7 +35,6 @@ class MongoSink(BatchSink):
         self.writer = target.writer
         self.run_id = target.run_id
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
-        self.totals = WriteCounts()
         self._indexes_pending = False
         self.fresh = False  # the collection was empty when this run began
 
@@ -117,7 +115,6 @@ class MongoSink(BatchSink):
         if not documents:
             return
         counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)
-        self.totals.add(counts)
         self.tally_record_written(len(documents))
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
