@@ -58,7 +58,7 @@ def write_batch(
     root.mkdir(parents=True, exist_ok=True)
     gzipped = config.encoding.compression == "gzip"
     path = root / f"{config.storage.prefix or ''}{stream}-{uuid.uuid4().hex}.jsonl{'.gz' if gzipped else ''}"
-    payload = b"".join(ENCODER.encode(record) + b"\n" for record in records)
+    payload = ENCODER.encode_lines(records)
     if gzipped:
         payload = gzip.compress(payload, compresslevel=1)
     write_private(path, payload)  # answers carry personal data

@@ -25,4 +25,4 @@ def read_jsonl(path: Path, *, gzipped: bool) -> list[dict[str, Any]]:
     raw = path.read_bytes()
     if gzipped:
         raw = gzip.decompress(raw)
-    return [_decoder.decode(line) for line in raw.splitlines() if line.strip()]
+    return _decoder.decode_lines(raw)  # blank lines are skipped

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import TYPE_CHECKING, Any
 
@@ -15,7 +16,7 @@ from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Sequence
+    from collections.abc import Callable, Sequence
 
     from target_mongo_upsert.target import TargetMongoUpsert
 
@@ -33,6 +34,7 @@ class MongoSink(BatchSink):
     ) -> None:
         super().__init__(target=target, stream_name=stream_name, schema=schema, key_properties=key_properties)
         self.writer = target.writer
+        self.commits = target.commits
         self.run_id = target.run_id
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
         self._indexes_pending = False
@@ -59,6 +61,7 @@ class MongoSink(BatchSink):
 
     @override
     def clean_up(self) -> None:
+        self.commits.wait()  # the data is in before its indexes are built
         if self._indexes_pending:
             self._build_indexes()
         super().clean_up()
@@ -79,20 +82,21 @@ class MongoSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        self.add(context.setdefault("documents", {}), record)
+        self.add(context.setdefault("documents", {}), record.pop("_id"), record)
 
-    def add(self, batch: dict[Any, dict[str, Any]], record: dict[str, Any]) -> None:
-        key = record.pop("_id")
+    def add(self, batch: dict[Any, dict[str, Any]], key: Any, record: dict[str, Any]) -> None:
         if key in batch:
             self.tally_duplicate_merged()  # the last version of a key in a batch wins
         batch[key] = record
 
     def documents(self, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
         batch: dict[Any, dict[str, Any]] = {}
-        for record in records:
-            self.tally_record_read()
-            record["_id"] = self.key_rule.key(record, position=self._total_records_read)
-            self.add(batch, record)
+        first = self._total_records_read + 1
+        self.tally_record_read(len(records))
+        for position, record in enumerate(records, start=first):
+            key = self.key_rule.key(record, position)
+            record.pop("_id", None)
+            self.add(batch, key, record)
         return batch
 
     @override
@@ -104,18 +108,28 @@ class MongoSink(BatchSink):
             if path is None:
                 super().process_batch_files(encoding, [url])
                 continue
-            self.process_batch({"records": read_jsonl(path, gzipped=encoding.compression == "gzip")})
-            path.unlink(missing_ok=True)  # committed: the file has served, and it holds personal data
+            records = read_jsonl(path, gzipped=encoding.compression == "gzip")
+            # Deleted once committed: the file has served, and it holds personal data.
+            self.commit(self.documents(records), then=functools.partial(path.unlink, missing_ok=True))
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
-        if "records" in context:  # a BATCH file: records arrive whole, without per-record processing
-            context["documents"] = self.documents(context.pop("records"))
-        documents: dict[Any, dict[str, Any]] = context.get("documents", {})
-        if not documents:
-            return
-        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)
+        self.commit(context.get("documents", {}))
+
+    def commit(self, documents: dict[Any, dict[str, Any]], then: Callable[[], object] | None = None) -> None:
+        """Queue the batch's write, its run counts, then `then`, to run in the background."""
+
+        def job() -> None:
+            if documents:
+                self._write(documents)
+            if then is not None:
+                then()
+
         self.tally_record_written(len(documents))
+        self.commits.write(job, self.collection_name, documents.keys())
+
+    def _write(self, documents: dict[Any, dict[str, Any]]) -> None:
+        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
             self.writer.retrying(

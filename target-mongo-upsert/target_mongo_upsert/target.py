@@ -11,6 +11,7 @@ from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, InvalidInputLine
 from typing_extensions import override
 
+from target_mongo_upsert.commits import CommitQueue
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.keys import RecordKeyError
 from target_mongo_upsert.reader import NumberedMsgSpecReader
@@ -74,6 +75,10 @@ class TargetMongoUpsert(Target):
         super().__init__(**kwargs)
         # The SDK's age check is in minutes.
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
+        self.commits = CommitQueue()
+        # Draining a sink only queues its batch (the commit queue writes in parallel): the SDK's
+        # joblib thread pool on every STATE would be pure overhead.
+        self.max_parallelism = 1
         self.client = connect(str(self.config["mongo_uri"]), int(self.config.get("server_selection_timeout_ms", 10000)))
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
@@ -94,19 +99,26 @@ class TargetMongoUpsert(Target):
         if message_dict.get("value") == self._latest_state:
             return
         super()._process_state_message(message_dict)
-        self.drain_all()  # writes the state (see below) after every sink has committed
+        self.drain_all()  # queues the state (see below) behind every batch before it
 
     @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
+        self.commits.wait()
         self.client.close()
 
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
-        """Called by drain_all once every batch is written: persist, then emit like any Singer target."""
+        """Called by drain_all once every batch is queued: persisted and emitted (like any Singer
+        target) in the background, once those batches are written."""
         collection = self.writer.database[STATE_COLLECTION]
-        self.writer.retrying(lambda: save_state(collection, state), "state")
-        super()._write_state_message(state)
+        emit = super()._write_state_message
+
+        def job() -> None:
+            self.writer.retrying(lambda: save_state(collection, state), "state")
+            emit(state)
+
+        self.commits.after_writes(job)
 
 
 def main() -> None:

@@ -165,3 +165,65 @@ def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
     run = mongo_db["ingestion_runs"].find_one({"_id": "repeat"})
     assert run is not None
     assert run["counts"]["answers_export"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1}
+
+
+def batch_message(path: Path, rows: list[dict[str, Any]]) -> str:
+    path.write_text("".join(json.dumps(r) + "\n" for r in rows))
+    return json.dumps(
+        {
+            "type": "BATCH",
+            "stream": "answers_export",
+            "encoding": {"format": "jsonl", "compression": "none"},
+            "manifest": [path.as_uri()],
+        }
+    )
+
+
+def answers_state(last: int) -> str:
+    return json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": last}}}})
+
+
+def test_batches_written_in_parallel_keep_the_last_version_of_a_key(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    lines = [schema]
+    for page in range(6):  # every page repeats the previous page's last key with a newer version
+        rows = [{"_id": i, "v": page} for i in range(page * 100, page * 100 + 101)]
+        lines += [batch_message(tmp_path / f"answers_export-{page}.jsonl", rows), answers_state(page * 100 + 100)]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n")
+    assert done.returncode == 0, done.stderr
+    stored = {d["_id"]: d["v"] for d in mongo_db["answers_export"].find()}
+    assert len(stored) == 601
+    assert all(stored[i] == min(i // 100, 5) for i in stored)  # 100, 200, ... hold the later page's version
+    assert stdout_states(done.stdout)[-1]["bookmarks"]["answers_export"]["replication_key_value"] == 600
+
+
+def test_a_failed_batch_stops_the_batches_and_states_after_it(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    mongo_db["answers_export"].insert_one({"_id": 1, "attributes": {"answerScore": 7}})
+    mongo_db["answers_export"].create_index([("attributes.answerScore", ASCENDING)], unique=True, name="one_per_score")
+    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    lines = [
+        schema,
+        batch_message(tmp_path / "answers_export-1.jsonl", [{"_id": 10, "attributes": {"answerScore": 1}}]),
+        answers_state(10),
+        batch_message(tmp_path / "answers_export-2.jsonl", [{"_id": 20, "attributes": {"answerScore": 7}}]),
+        answers_state(20),
+        *[
+            line
+            for n in range(3, 8)
+            for line in (
+                batch_message(tmp_path / f"answers_export-{n}.jsonl", [{"_id": n * 10, "attributes": {}}]),
+                answers_state(n * 10),
+            )
+        ],
+    ]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n")
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("target-mongo-upsert: error: bulk write to answers_export failed")
+    assert mongo_db["sync_state"].find_one({"_id": "answers_export"})["last_answer_id"] == 10  # type: ignore[index]
+    emitted = [s["bookmarks"]["answers_export"]["replication_key_value"] for s in stdout_states(done.stdout)]
+    assert emitted == [10]
+    # Nothing queued after the failed batch was written (a batch already being written may be).
+    assert mongo_db["answers_export"].count_documents({"_id": {"$gte": 40}}) == 0
+    assert (tmp_path / "answers_export-2.jsonl").exists()  # kept: it was never committed

@@ -1,0 +1,87 @@
+"""Commits in the background: while MongoDB writes a batch, the next is read, keyed and sent.
+
+Batches are written by up to `writers` threads at once, so the server always has one to work on
+(and a network round trip hides behind another write). Two batches that share a key are never
+written at once: the later waits, so the last version of a key wins as it does in sequence. A
+state runs on a thread of its own, once every batch queued before it is written, and states run in
+the order they came. The first failure stops the line: nothing queued after it is written or
+saved, and the error is raised in the caller's thread at its next call.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Hashable
+from collections.abc import Set as AbstractSet
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class _Write:
+    future: Future[None]
+    collection: str
+    keys: AbstractSet[Hashable]
+
+
+class CommitQueue:
+    def __init__(self, writers: int = 2) -> None:
+        # A ThreadPoolExecutor finishes its queued jobs before the interpreter exits.
+        self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="write")
+        self._states = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state")
+        self._max_writes = writers  # each holds a batch of documents in memory
+        self._lock = threading.Lock()
+        self._writes: list[_Write] = []  # not yet seen done
+        self._last_state: Future[None] | None = None
+        self._failure: BaseException | None = None
+
+    def write(self, job: Callable[[], None], collection: str, keys: AbstractSet[Hashable]) -> None:
+        """Run `job`, which writes `keys` into `collection`, on a writer thread; waits while every
+        writer is busy or a running write shares a key with this one."""
+        while True:
+            self._raise_failure()
+            with self._lock:
+                self._writes = [w for w in self._writes if not w.future.done()]
+                busy = [
+                    w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)
+                ] or ([w.future for w in self._writes] if len(self._writes) >= self._max_writes else [])
+                if not busy:
+                    self._writes.append(_Write(self._writers.submit(self._run, job), collection, keys))
+                    return
+            wait(busy, return_when=FIRST_COMPLETED)
+
+    def after_writes(self, job: Callable[[], None]) -> None:
+        """Run `job` once every write queued so far is done, and after earlier such jobs."""
+        self._raise_failure()
+        with self._lock:
+            before = [w.future for w in self._writes]
+            self._last_state = self._states.submit(self._run_after, before, job)
+
+    def wait(self) -> None:
+        """Return once everything queued is done; raise the first failure, if any."""
+        wait(self._unfinished())
+        self._raise_failure()
+
+    def _unfinished(self) -> list[Future[None]]:
+        with self._lock:
+            return [w.future for w in self._writes] + ([self._last_state] if self._last_state else [])
+
+    def _run_after(self, before: list[Future[None]], job: Callable[[], None]) -> None:
+        wait(before)
+        self._run(job)
+
+    def _run(self, job: Callable[[], None]) -> None:
+        if self._failure is not None:
+            return  # an earlier job failed: nothing after it may be committed
+        try:
+            job()
+        except BaseException as err:  # noqa: BLE001 - kept, and raised in the caller's thread
+            with self._lock:
+                self._failure = self._failure or err
+
+    def _raise_failure(self) -> None:
+        if self._failure is None:
+            return
+        # Let writes already under way finish (or skip) first: nothing is logged after the error.
+        wait(self._unfinished())
+        raise self._failure

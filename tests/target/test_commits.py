@@ -1,0 +1,92 @@
+"""The commit queue on its own: order, overlap, key conflicts and fail-stop, with jobs that record
+what ran when."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import pytest
+from target_mongo_upsert.commits import CommitQueue
+
+
+class Journal:
+    def __init__(self) -> None:
+        self.lines: list[str] = []
+        self.lock = threading.Lock()
+
+    def job(self, name: str, *, hold: threading.Event | None = None, fail: bool = False) -> Callable[[], None]:
+        def run() -> None:
+            with self.lock:
+                self.lines.append(f"start {name}")
+            if hold is not None:
+                assert hold.wait(10)
+            if fail:
+                msg = f"{name} failed"
+                raise RuntimeError(msg)
+            with self.lock:
+                self.lines.append(f"end {name}")
+
+        return run
+
+
+def eventually(condition: Callable[[], bool], seconds: float = 10) -> bool:
+    deadline = time.monotonic() + seconds
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.01)
+    return True
+
+
+def test_a_state_waits_for_every_write_before_it_not_for_later_ones() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("w1", hold=release), "answers", {1, 2})
+    queue.after_writes(journal.job("state1"))
+    queue.write(journal.job("w2"), "answers", {3})
+    assert eventually(lambda: "end w2" in journal.lines)  # a later write did not wait for w1
+    assert "start state1" not in journal.lines  # w1 is still being written
+    release.set()
+    queue.wait()
+    assert journal.lines.index("start state1") > journal.lines.index("end w1")
+
+
+def test_writes_sharing_a_key_run_one_after_the_other() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("old", hold=release), "answers", {7, 8})
+    threading.Timer(0.2, release.set).start()
+    queue.write(journal.job("new"), "answers", {8, 9})  # waits: key 8 is being written
+    queue.wait()
+    assert journal.lines == ["start old", "end old", "start new", "end new"]
+
+
+def test_the_same_key_in_another_collection_does_not_wait() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("answers", hold=release), "answers", {1})
+    queue.write(journal.job("employees"), "employees", {1})
+    assert eventually(lambda: "end employees" in journal.lines)
+    release.set()
+    queue.wait()
+
+
+def test_writes_beyond_the_writers_wait_for_a_free_one() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("w1", hold=release), "answers", {1})
+    queue.write(journal.job("w2", hold=release), "answers", {2})
+    threading.Timer(0.2, release.set).start()
+    queue.write(journal.job("w3"), "answers", {3})  # returns once w1 or w2 is done
+    assert "end w1" in journal.lines or "end w2" in journal.lines
+    queue.wait()
+
+
+def test_a_failed_write_stops_everything_after_it_and_is_raised() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=1), threading.Event()
+    queue.write(journal.job("bad", hold=release, fail=True), "answers", {1})
+    queue.after_writes(journal.job("state"))
+    release.set()
+    with pytest.raises(RuntimeError, match="bad failed"):
+        queue.write(journal.job("later"), "answers", {2})
+    with pytest.raises(RuntimeError, match="bad failed"):
+        queue.wait()
+    assert journal.lines == ["start bad"]
