@@ -253,7 +253,9 @@ class Pipeline:
                     self.heartbeat()
                 except Exception as err:  # noqa: BLE001 - a missed renewal must not kill the run
                     log.warning("could not renew the run lock (%s); the run goes on", type(err).__name__)
-            time.sleep(0.1)
+            # Returns as soon as the child exits: a run never waits out a whole tick.
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                (last if last.poll() is None else tap).wait(timeout=0.1)
         result.tap_exit = tap.returncode
         result.target_exit = None if target is None else target.returncode
 
