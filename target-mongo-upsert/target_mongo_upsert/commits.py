@@ -30,7 +30,8 @@ class CommitQueue:
         self._writers = ThreadPoolExecutor(max_workers=writers, thread_name_prefix="write")
         self._states = ThreadPoolExecutor(max_workers=1, thread_name_prefix="state")
         self._max_writes = writers  # each holds a batch of documents in memory
-        self._lock = threading.Lock()
+        # Re-entrant: a SIGTERM handler drains the sinks on the main thread, perhaps while it holds it.
+        self._lock = threading.RLock()
         self._writes: list[_Write] = []  # not yet seen done
         self._last_state: Future[None] | None = None
         self._failure: BaseException | None = None
@@ -41,14 +42,29 @@ class CommitQueue:
         while True:
             self._raise_failure()
             with self._lock:
-                self._writes = [w for w in self._writes if not w.future.done()]
-                busy = [
-                    w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)
-                ] or ([w.future for w in self._writes] if len(self._writes) >= self._max_writes else [])
+                busy = self._busy(collection, keys)
                 if not busy:
                     self._writes.append(_Write(self._writers.submit(self._run, job), collection, keys))
                     return
             wait(busy, return_when=FIRST_COMPLETED)
+
+    def wait_for_writer(self) -> None:
+        """Return once a writer is free: a batch file is best decoded when it can be sent at once,
+        so no more than `writers` batches are in memory."""
+        while True:
+            self._raise_failure()
+            with self._lock:
+                busy = self._busy("", frozenset())
+            if not busy:
+                return
+            wait(busy, return_when=FIRST_COMPLETED)
+
+    def _busy(self, collection: str, keys: AbstractSet[Hashable]) -> list[Future[None]]:
+        """With the lock held: what a write of `keys` into `collection` must wait for, the writes
+        sharing a key with it or, when every writer is busy, all of them."""
+        self._writes = [w for w in self._writes if not w.future.done()]
+        sharing = [w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)]
+        return sharing or ([w.future for w in self._writes] if len(self._writes) >= self._max_writes else [])
 
     def after_writes(self, job: Callable[[], None]) -> None:
         """Run `job` once every write queued so far is done, and after earlier such jobs."""

@@ -16,7 +16,7 @@ from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
 
 if TYPE_CHECKING:
-    from collections.abc import Callable, Sequence
+    from collections.abc import Sequence
 
     from target_mongo_upsert.target import TargetMongoUpsert
 
@@ -101,32 +101,30 @@ class MongoSink(BatchSink):
 
     @override
     def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
-        """Load local JSONL batch files whole (msgspec), commit each, then delete it; anything else
-        (remote storage, parquet) goes the SDK's way."""
+        """Load local JSONL batch files whole (msgspec) and write them `batch_size` documents at a time;
+        anything else (remote storage, parquet) goes the SDK's way."""
         for url in files:
             path = local_batch_file(encoding, url)
             if path is None:
                 super().process_batch_files(encoding, [url])
                 continue
+            self.commits.wait_for_writer()
             records = read_jsonl(path, gzipped=encoding.compression == "gzip")
-            # Deleted once committed: the file has served, and it holds personal data.
-            self.commit(self.documents(records), then=functools.partial(path.unlink, missing_ok=True))
+            for start in range(0, len(records), self.max_size):
+                self.commit(self.documents(records[start : start + self.max_size]))
+            del records  # each part is freed once written
+            # Deleted once its documents are written: the file has served, and it holds personal data.
+            self.commits.after_writes(functools.partial(path.unlink, missing_ok=True))
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
         self.commit(context.get("documents", {}))
 
-    def commit(self, documents: dict[Any, dict[str, Any]], then: Callable[[], object] | None = None) -> None:
-        """Queue the batch's write, its run counts, then `then`, to run in the background."""
-
-        def job() -> None:
-            if documents:
-                self._write(documents)
-            if then is not None:
-                then()
-
-        self.tally_record_written(len(documents))
-        self.commits.write(job, self.collection_name, documents.keys())
+    def commit(self, documents: dict[Any, dict[str, Any]]) -> None:
+        """Queue the batch's write and its run counts, to run in the background."""
+        if documents:
+            self.tally_record_written(len(documents))
+            self.commits.write(lambda: self._write(documents), self.collection_name, documents.keys())
 
     def _write(self, documents: dict[Any, dict[str, Any]]) -> None:
         counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)

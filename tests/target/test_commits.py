@@ -90,3 +90,14 @@ def test_a_failed_write_stops_everything_after_it_and_is_raised() -> None:
     with pytest.raises(RuntimeError, match="bad failed"):
         queue.wait()
     assert journal.lines == ["start bad"]
+
+
+def test_waiting_for_a_writer_returns_once_one_is_free() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("w1", hold=release), "answers", {1})
+    queue.wait_for_writer()  # one of two is free
+    queue.write(journal.job("w2", hold=release), "answers", {2})
+    threading.Timer(0.2, release.set).start()
+    queue.wait_for_writer()
+    assert "end w1" in journal.lines or "end w2" in journal.lines
+    queue.wait()
