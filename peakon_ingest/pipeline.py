@@ -118,24 +118,6 @@ def _die_with_parent() -> None:
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
-def catalog_for(streams: list[str]) -> dict[str, Any]:
-    """The tap's catalog with only `streams` selected."""
-    from tap_peakon.tap import TapPeakon  # noqa: PLC0415 - the SDK is heavy; only --streams needs it
-
-    # An SDK plugin installs its own SIGINT/SIGTERM handlers when built: keep ours.
-    handlers = {sig: signal.getsignal(sig) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        catalog: dict[str, Any] = TapPeakon(config={}, parse_env_config=False, validate_config=False).catalog_dict
-    finally:
-        for sig, handler in handlers.items():
-            signal.signal(sig, handler)
-    for entry in catalog["streams"]:
-        for metadata in entry["metadata"]:
-            if metadata["breadcrumb"] == []:
-                metadata["metadata"]["selected"] = entry["tap_stream_id"] in streams
-    return catalog
-
-
 @contextlib.contextmanager
 def private_dir() -> Iterator[Path]:
     path = Path(tempfile.mkdtemp(prefix="peakon-ingest-"))  # mode 0700
@@ -175,6 +157,8 @@ class Pipeline:
     def _tap_command(self, work: Path) -> list[str]:
         token_cache = work / "bearer-token"
         config = {**self.tap_config, "token_cache_path": str(token_cache)}
+        if self.streams:
+            config["streams"] = self.streams
         if self.target_config is not None:
             # Answers travel as BATCH files in this private directory: the target loads each page
             # whole and deletes it once committed.
@@ -194,11 +178,6 @@ class Pipeline:
         ]
         if self.state:
             command += ["--state", str(write_private(work / "state.json", json.dumps(self.state)))]
-        if self.streams:
-            command += [
-                "--catalog",
-                str(write_private(work / "catalog.json", json.dumps(catalog_for(self.streams)))),
-            ]
         return command
 
     def _run(self, work: Path) -> PipelineResult:

@@ -18,7 +18,7 @@ from typing_extensions import override
 
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
-from tap_peakon.names import SUMMARY_PREFIX
+from tap_peakon.names import STREAM_NAMES, SUMMARY_PREFIX
 from tap_peakon.rate_limit import HourlyLimiter
 
 STREAM_TYPES: list[type[Stream]] = [
@@ -137,6 +137,12 @@ class TapPeakon(Tap):
             "loaded (target-mongo-upsert does): at most this many answer files wait on disk. 0: no limit.",
         ),
         th.Property(
+            "streams",
+            th.ArrayType(th.StringType(allowed_values=list(STREAM_NAMES))),
+            title="Streams to sync",
+            description="Only these (default: all). A catalog given with --catalog decides instead.",
+        ),
+        th.Property(
             "token_cache_path",
             th.StringType,
             title="Token cache file",
@@ -190,7 +196,14 @@ class TapPeakon(Tap):
 
     @override
     def discover_streams(self) -> list[Stream]:
-        return [stream_class(tap=self) for stream_class in STREAM_TYPES]
+        """Every stream; with `streams` configured and no catalog given, only those are selected (a
+        child's parent is still read for its ids, without records of its own)."""
+        found = [stream_class(tap=self) for stream_class in STREAM_TYPES]
+        wanted = self.config.get("streams")
+        if wanted and self.input_catalog is None:
+            for stream in found:
+                stream.selected = stream.name in wanted
+        return found
 
     # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it.
     @override  # type: ignore[misc]

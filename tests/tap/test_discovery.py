@@ -11,6 +11,7 @@ from pathlib import Path
 from tap_peakon.schema_derivation import SCHEMA_DIR, derive
 
 from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
+from tests.simulator.conftest import control
 
 SPEC = Path(__file__).resolve().parents[3] / "shared" / "peakon" / "openapi.json"
 
@@ -77,3 +78,31 @@ def test_config_from_environment_variables(simulator: SimulatorThread, tmp_path:
     records = [json.loads(line) for line in result.stdout.splitlines() if '"RECORD"' in line]
     assert len(records) == 18
     assert DEFAULT_APP_TOKEN not in result.stdout + result.stderr
+
+
+def test_streams_setting_selects_without_a_catalog(simulator: SimulatorThread, tmp_path: Path) -> None:
+    """`streams` in the config: only those emit records; a child's parent is read for its ids only."""
+    config = tmp_path / "config.json"
+    settings = {"app_token": DEFAULT_APP_TOKEN, "base_url": simulator.base_url, "streams": ["scores_by_driver"]}
+    config.write_text(json.dumps(settings))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_peakon", "--config", str(config)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    messages = [json.loads(line) for line in result.stdout.splitlines()]
+    assert {m["stream"] for m in messages if m["type"] == "RECORD"} == {"scores_by_driver"}
+    paths = {r["path"] for r in control(simulator, "GET", "requests")["requests"]}
+    assert not any(p.endswith(("/answers/export", "/employees")) for p in paths)
+    assert any(p.endswith("/engagement/drivers") for p in paths)  # the parent, for driver ids
+
+
+def test_unknown_stream_in_streams_setting_is_a_config_error(tmp_path: Path) -> None:
+    config = tmp_path / "config.json"
+    config.write_text(json.dumps({"app_token": "x", "streams": ["answers"]}))
+    result = subprocess.run(
+        [sys.executable, "-m", "tap_peakon", "--config", str(config)],
+        capture_output=True, text=True, check=False, timeout=60,
+    )  # fmt: skip
+    assert result.returncode != 0
+    assert "'answers' is not one of" in result.stderr
+    assert "config['streams']" in result.stderr
