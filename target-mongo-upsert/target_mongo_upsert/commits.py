@@ -54,7 +54,7 @@ class CommitQueue:
         while True:
             self._raise_failure()
             with self._lock:
-                busy = self._busy("", frozenset())
+                busy = self._busy("", frozenset())  # no keys: only a free writer is waited for
             if not busy:
                 return
             wait(busy, return_when=FIRST_COMPLETED)
