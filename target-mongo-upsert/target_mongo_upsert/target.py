@@ -64,6 +64,13 @@ class TargetMongoUpsert(Target):
             "JSON Schema validation costs more CPU than everything else in the target.",
         ),
         th.Property(
+            "parallel_writes",
+            th.IntegerType(minimum=1),
+            default=2,
+            title="Bulk writes in flight at once",
+            description="More hides more network latency; each holds up to batch_size documents in memory.",
+        ),
+        th.Property(
             "write_retries",
             th.IntegerType(minimum=0),
             default=5,
@@ -75,7 +82,7 @@ class TargetMongoUpsert(Target):
         super().__init__(**kwargs)
         # The SDK's age check is in minutes.
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
-        self.commits = CommitQueue()
+        self.commits = CommitQueue(writers=int(self.config.get("parallel_writes", 2)))
         # Draining a sink only queues its batch (the commit queue writes in parallel): the SDK's
         # joblib thread pool on every STATE would be pure overhead.
         self.max_parallelism = 1

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pymongo import ASCENDING
 from pymongo.database import Database
 
@@ -183,16 +184,22 @@ def answers_state(last: int) -> str:
     return json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": last}}}})
 
 
+@pytest.mark.parametrize("parallel_writes", [1, 3])
 def test_batches_written_in_parallel_keep_the_last_version_of_a_key(
-    tmp_path: Path, mongo_uri: str, mongo_db: Db
+    tmp_path: Path, mongo_uri: str, mongo_db: Db, parallel_writes: int
 ) -> None:
+    """Pages written in parts of batch_size, several parts at once: every key ends at its last version,
+    every file is deleted, and the last state is the last page's."""
     schema = (DATA / "answers.singer").read_text().splitlines()[0]
     lines = [schema]
     for page in range(6):  # every page repeats the previous page's last key with a newer version
         rows = [{"_id": i, "v": page} for i in range(page * 100, page * 100 + 101)]
         lines += [batch_message(tmp_path / f"answers_export-{page}.jsonl", rows), answers_state(page * 100 + 100)]
-    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n")
+    done = run_target(
+        tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", batch_size=40, parallel_writes=parallel_writes
+    )
     assert done.returncode == 0, done.stderr
+    assert not list(tmp_path.glob("answers_export-*.jsonl"))
     stored = {d["_id"]: d["v"] for d in mongo_db["answers_export"].find()}
     assert len(stored) == 601
     assert all(stored[i] == min(i // 100, 5) for i in stored)  # 100, 200, ... hold the later page's version
