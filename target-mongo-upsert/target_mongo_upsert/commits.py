@@ -4,8 +4,9 @@ Batches are written by up to `writers` threads at once, so the server always has
 (and a network round trip hides behind another write). Two batches that share a key are never
 written at once: the later waits, so the last version of a key wins as it does in sequence. A
 state runs on a thread of its own, once every batch queued before it is written, and states run in
-the order they came. The first failure stops the line: nothing queued after it is written or
-saved, and the error is raised in the caller's thread at its next call.
+the order they came. The first failure stops the line: no job starts after it (a write already
+running may still finish), no later state is saved, and the error is raised in the caller's thread
+at its next call.
 """
 
 from __future__ import annotations

@@ -206,7 +206,10 @@ def test_batches_written_in_parallel_keep_the_last_version_of_a_key(
     assert stdout_states(done.stdout)[-1]["bookmarks"]["answers_export"]["replication_key_value"] == 600
 
 
-def test_a_failed_batch_stops_the_batches_and_states_after_it(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+@pytest.mark.parametrize("parallel_writes", [1, 2])
+def test_a_failed_batch_stops_the_batches_and_states_after_it(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db, parallel_writes: int
+) -> None:
     mongo_db["answers_export"].insert_one({"_id": 1, "attributes": {"answerScore": 7}})
     mongo_db["answers_export"].create_index([("attributes.answerScore", ASCENDING)], unique=True, name="one_per_score")
     schema = (DATA / "answers.singer").read_text().splitlines()[0]
@@ -225,12 +228,13 @@ def test_a_failed_batch_stops_the_batches_and_states_after_it(tmp_path: Path, mo
             )
         ],
     ]
-    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n")
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", parallel_writes=parallel_writes)
     assert done.returncode == 1
     assert last_line(done.stderr).startswith("target-mongo-upsert: error: bulk write to answers_export failed")
     assert mongo_db["sync_state"].find_one({"_id": "answers_export"})["last_answer_id"] == 10  # type: ignore[index]
     emitted = [s["bookmarks"]["answers_export"]["replication_key_value"] for s in stdout_states(done.stdout)]
     assert emitted == [10]
-    # Nothing queued after the failed batch was written (a batch already being written may be).
-    assert mongo_db["answers_export"].count_documents({"_id": {"$gte": 40}}) == 0
+    if parallel_writes == 1:  # in sequence nothing after the failure starts; with more writers a page
+        # being written at that moment may still land (harmless: no state covers it)
+        assert mongo_db["answers_export"].count_documents({"_id": {"$gte": 30}}) == 0
     assert (tmp_path / "answers_export-2.jsonl").exists()  # kept: it was never committed
