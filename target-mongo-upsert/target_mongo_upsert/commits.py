@@ -40,32 +40,31 @@ class CommitQueue:
     def write(self, job: Callable[[], None], collection: str, keys: AbstractSet[Hashable]) -> None:
         """Run `job`, which writes `keys` into `collection`, on a writer thread; waits while every
         writer is busy or a running write shares a key with this one."""
-        while True:
-            self._raise_failure()
-            with self._lock:
-                busy = self._busy(collection, keys)
-                if not busy:
-                    self._writes.append(_Write(self._writers.submit(self._run, job), collection, keys))
-                    return
-            wait(busy, return_when=FIRST_COMPLETED)
+
+        def start() -> None:
+            self._writes.append(_Write(self._writers.submit(self._run, job), collection, keys))
+
+        self._when_free(collection, keys, start)
 
     def wait_for_writer(self) -> None:
         """Return once a writer is free: a batch file is best decoded when it can be sent at once,
         so no more than `writers` batches are in memory."""
+        self._when_free("", frozenset(), lambda: None)  # no keys: only a free writer is waited for
+
+    def _when_free(self, collection: str, keys: AbstractSet[Hashable], then: Callable[[], None]) -> None:
+        """Wait until a writer is free and no running write shares a key with `keys` in `collection`;
+        then call `then` with the lock held, so nothing can take that writer in between."""
         while True:
             self._raise_failure()
             with self._lock:
-                busy = self._busy("", frozenset())  # no keys: only a free writer is waited for
-            if not busy:
-                return
+                self._writes = [w for w in self._writes if not w.future.done()]
+                busy = [w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)]
+                if not busy and len(self._writes) >= self._max_writes:
+                    busy = [w.future for w in self._writes]
+                if not busy:
+                    then()
+                    return
             wait(busy, return_when=FIRST_COMPLETED)
-
-    def _busy(self, collection: str, keys: AbstractSet[Hashable]) -> list[Future[None]]:
-        """With the lock held: what a write of `keys` into `collection` must wait for, the writes
-        sharing a key with it or, when every writer is busy, all of them."""
-        self._writes = [w for w in self._writes if not w.future.done()]
-        sharing = [w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)]
-        return sharing or ([w.future for w in self._writes] if len(self._writes) >= self._max_writes else [])
 
     def after_writes(self, job: Callable[[], None]) -> None:
         """Run `job` once every write queued so far is done, and after earlier such jobs."""
