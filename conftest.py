@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -18,6 +19,9 @@ from peakon_ingest.embedded_mongo import EmbeddedMongo
 from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
 
 SimulatorFactory = Callable[..., SimulatorThread]
+# The read-only shared/ folder (Peakon's spec, the Compose spec): beside the project, or where
+# PEAKON_SHARED_DIR says (.ci/run sets it for a clone made elsewhere).
+SHARED = Path(os.environ.get("PEAKON_SHARED_DIR") or Path(__file__).resolve().parent.parent / "shared")
 
 
 @pytest.fixture(scope="session")

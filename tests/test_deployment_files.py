@@ -11,10 +11,11 @@ from pathlib import Path
 import jsonschema
 import yaml
 
+from conftest import SHARED
 from peakon_ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_SPEC = ROOT.parent / "shared" / "compose-spec.json"
+COMPOSE_SPEC = SHARED / "compose-spec.json"
 
 
 def test_compose_file_follows_the_compose_specification() -> None:

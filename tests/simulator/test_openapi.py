@@ -3,19 +3,17 @@
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 import pytest
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
 
-from conftest import SimulatorFactory
+from conftest import SHARED, SimulatorFactory
 from peakon_ingest.simulator import SimulatorThread
 from peakon_ingest.simulator.generator import load_catalog
 
-SHARED = Path(__file__).resolve().parents[3] / "shared" / "peakon"
-SPEC_PATH = SHARED / "openapi.json"
+SPEC_PATH = SHARED / "peakon" / "openapi.json"
 
 
 def spec_for(sim: SimulatorThread) -> OpenAPI:
@@ -36,7 +34,7 @@ def validated(
 @pytest.fixture(scope="module")
 def spec_available() -> None:
     if not SPEC_PATH.exists():
-        pytest.fail(f"Peakon's spec is expected at {SPEC_PATH} (the shared/ folder beside the project)")
+        pytest.fail(f"Peakon's spec is expected at {SPEC_PATH} (shared/ or PEAKON_SHARED_DIR)")
 
 
 @pytest.mark.usefixtures("spec_available")
@@ -62,7 +60,7 @@ def test_every_endpoint_matches_the_spec(make_simulator: SimulatorFactory, switc
 
 
 def test_packaged_catalog_is_the_shared_one() -> None:
-    rows = [line.split(",") for line in (SHARED / "drivers_catalog.csv").read_text().splitlines()[1:]]
+    rows = [line.split(",") for line in (SHARED / "peakon" / "drivers_catalog.csv").read_text().splitlines()[1:]]
     assert [(c.id, c.driver, c.subdriver or "") for c in load_catalog()] == [tuple(r) for r in rows]
 
 

@@ -10,10 +10,11 @@ from pathlib import Path
 
 from tap_peakon.schema_derivation import SCHEMA_DIR, derive
 
+from conftest import SHARED
 from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from tests.simulator.conftest import control
 
-SPEC = Path(__file__).resolve().parents[3] / "shared" / "peakon" / "openapi.json"
+SPEC = SHARED / "peakon" / "openapi.json"
 
 
 def test_discover_lists_six_streams_with_keys_and_bookmarks(tmp_path: Path) -> None:
