@@ -1,7 +1,7 @@
 # syntax=docker/dockerfile:1
 # peakon-ingest: the tap, the target and the operator CLI, scheduled by supercronic.
 
-# -- build: wheels of the three packages into a virtual environment --------------------------------
+# -- build: the runtime set (tap, target, operator) into a virtual environment; never the simulator --
 FROM python:3.11-slim-bookworm AS build
 ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /src
@@ -11,6 +11,14 @@ COPY pyproject.toml README.md ./
 COPY peakon_ingest/ peakon_ingest/
 RUN python -m venv /opt/venv \
  && /opt/venv/bin/pip install ./tap-peakon ./target-mongo-upsert .
+
+# -- simulator (demo profile only): the development-only Peakon simulator, in an image of its own ---
+FROM python:3.11-slim-bookworm AS simulator
+ENV PIP_NO_CACHE_DIR=1 PIP_DISABLE_PIP_VERSION_CHECK=1
+COPY peakon-simulator/ /src/peakon-simulator/
+RUN python -m venv /opt/venv && /opt/venv/bin/pip install /src/peakon-simulator
+USER 10001:10001
+CMD ["/opt/venv/bin/peakon-simulator", "--host", "0.0.0.0", "--port", "8089"]
 
 # -- supercronic: a pinned release, verified by its published SHA-1 --------------------------------
 FROM python:3.11-slim-bookworm AS supercronic

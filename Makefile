@@ -3,7 +3,9 @@ PY ?= $(shell command -v python3.11 || command -v python3)
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
-PACKAGES := pyproject.toml tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml
+PACKAGES := pyproject.toml tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml peakon-simulator/pyproject.toml
+# Each package's tests run in a pytest process of their own (each has a `tests` package).
+SUITES ?= peakon-simulator/tests tap-peakon/tests target-mongo-upsert/tests tests
 ARGS ?=
 
 MELTANO_VENV := .venv-meltano
@@ -14,7 +16,7 @@ MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ./tap-peakon -e ./target-mongo-upsert -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e ./tap-peakon -e ./target-mongo-upsert -e ./peakon-simulator -e '.[dev]'
 	touch $@
 
 venv: $(STAMP)
@@ -29,16 +31,21 @@ $(MELTANO_STAMP):
 meltano-venv: $(MELTANO_STAMP)
 
 test: venv meltano-venv
-	MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano $(BIN)/python -m pytest $(ARGS)
+	set -e; for suite in $(SUITES); do \
+	  MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano $(BIN)/python -m pytest $$suite $(ARGS); \
+	done
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy peakon_ingest tests bench conftest.py tap-peakon/tap_peakon target-mongo-upsert/target_mongo_upsert
+	$(BIN)/mypy peakon_ingest tests bench
+	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tests
+	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert tests
+	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator tests
 	$(BIN)/hadolint Dockerfile
 
 demo: venv
-	$(BIN)/python -m peakon_ingest.demo $(ARGS)
+	$(BIN)/python -m peakon_simulator.demo $(ARGS)
 
 # Figures, not pass/fail: ours vs naive vs the raw limit (bench/results/latest.json).
 bench: venv

@@ -17,10 +17,9 @@ from typing import Any
 
 import psutil
 import requests
+from peakon_simulator.embedded_mongo import EmbeddedMongo, free_port
 from pymongo import MongoClient
 from pymongo.collection import Collection
-
-from peakon_ingest.embedded_mongo import EmbeddedMongo, free_port
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -120,7 +119,7 @@ class SimulatorProcess:
 def simulator_process(answers: int) -> Iterator[SimulatorProcess]:
     """A simulator in its own process (its CPU is not ours)."""
     port = free_port()
-    command = [sys.executable, "-m", "peakon_ingest", "simulate", "--port", str(port), "--answers", str(answers)]
+    command = [sys.executable, "-m", "peakon_simulator", "--port", str(port), "--answers", str(answers)]
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):

@@ -18,13 +18,13 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from peakon_simulator import DEFAULT_APP_TOKEN
+from peakon_simulator.embedded_mongo import free_port
 from pymongo import MongoClient
 from rich.console import Console
 from rich.table import Table
 
 from bench.common import ROOT, Measurement, export_requests, measure, mongo, sim_control, simulator
-from peakon_ingest.embedded_mongo import free_port
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN
 
 RESULTS = ROOT / "bench" / "results"
 console = Console()

@@ -11,9 +11,9 @@ import json
 import time
 
 import requests
+from peakon_simulator import DEFAULT_APP_TOKEN
 
 from bench.common import simulator_process, vm_hwm_mb
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN
 
 
 def main() -> None:

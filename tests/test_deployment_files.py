@@ -10,18 +10,17 @@ from pathlib import Path
 
 import jsonschema
 import yaml
+from peakon_simulator.testing import shared_file
 
-from conftest import SHARED
 from peakon_ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
-COMPOSE_SPEC = SHARED / "compose-spec.json"
 
 
 def test_compose_file_follows_the_compose_specification() -> None:
     compose = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
     # The spec declares draft-07 (without the trailing '#' the validator looks for).
-    validator = jsonschema.Draft7Validator(json.loads(COMPOSE_SPEC.read_text()))
+    validator = jsonschema.Draft7Validator(json.loads(shared_file("compose-spec.json").read_text()))
     validator.validate(compose)
     assert not validator.is_valid({**compose, "services": {"mongo": {"restart": ["always"]}}})  # it can fail
     services = compose["services"]
@@ -66,3 +65,19 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
 def test_crontab_carries_the_default_schedule() -> None:
     entries = [line for line in (ROOT / "crontab").read_text().splitlines() if line and not line.startswith("#")]
     assert entries == [f"{Settings.model_fields['schedule_cron'].default} peakon-ingest ingest"]
+
+
+RUNTIME_SET = ["./tap-peakon", "./target-mongo-upsert", "."]
+
+
+def test_runtime_install_leaves_out_the_simulator() -> None:
+    """What the image installs (the README's runtime set) resolves without the simulator or nx-27017."""
+    assert "pip install " + " ".join(RUNTIME_SET) in (ROOT / "Dockerfile").read_text()
+    report = subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
+         *RUNTIME_SET],
+        cwd=ROOT, capture_output=True, text=True, check=True, timeout=300,
+    )  # fmt: skip
+    names = {item["metadata"]["name"].lower() for item in json.loads(report.stdout)["install"]}
+    assert {"tap-peakon", "target-mongo-upsert", "peakon-ingest", "singer-sdk", "pymongo"} <= names
+    assert not names & {"peakon-simulator", "nx-27017", "pytest"}, names

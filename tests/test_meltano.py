@@ -9,9 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from pymongo.database import Database
-
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -7,7 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 
 
 def cli_env(sim: SimulatorThread | None, mongo_uri: str, database: str, **extra: str) -> dict[str, str]:

@@ -8,10 +8,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peakon_simulator import SimulatorThread
+from peakon_simulator.embedded_mongo import free_port
 from pymongo.database import Database
 
-from peakon_ingest.embedded_mongo import free_port
-from peakon_ingest.simulator import SimulatorThread
 from tests.cli.helpers import cli_env, run_cli
 
 Db = Database[dict[str, Any]]

@@ -7,12 +7,11 @@ import time
 from pathlib import Path
 from typing import Any
 
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
 from tests.cli.helpers import cli_env, run_cli, start_cli
-from tests.simulator.conftest import control
 
 Db = Database[dict[str, Any]]
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")

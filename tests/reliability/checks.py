@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from peakon_simulator.generator import PeakonData
 from pymongo.database import Database
-
-from peakon_ingest.simulator.generator import PeakonData
 
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
 # Fields that differ between any two runs by design.

@@ -13,10 +13,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import SimulatorFactory
 from pymongo import MongoClient
 
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
 from tests.cli.helpers import cli_env, run_cli
 from tests.reliability.checks import Snapshot, snapshot
 
@@ -77,7 +77,7 @@ def reference(
     tmp_path_factory: pytest.TempPathFactory, mongo_client: MongoClient[dict[str, Any]], mongo_uri: str
 ) -> Iterator[Snapshot]:
     """The collections of one clean full run against the standard simulator."""
-    from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorState  # noqa: PLC0415
+    from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorState  # noqa: PLC0415
 
     state = SimulatorState(company_id=22182, app_token=DEFAULT_APP_TOKEN, **SIMULATOR)
     name = f"reference_{os.getpid()}"

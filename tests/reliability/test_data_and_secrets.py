@@ -9,14 +9,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from peakon_simulator.embedded_mongo import free_port
+from peakon_simulator.generator import PeakonData
+from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
-from conftest import SimulatorFactory
-from peakon_ingest.embedded_mongo import free_port
-from peakon_ingest.simulator.generator import PeakonData
 from tests.cli.helpers import cli_env, run_cli
 from tests.reliability.conftest import Scenario
-from tests.simulator.conftest import control
 
 Db = Database[dict[str, Any]]
 APP_TOKEN = "app-7d1c-SECRET-application-token"

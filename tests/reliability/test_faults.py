@@ -10,13 +10,13 @@ from typing import Any
 
 import psutil
 import pytest
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import control
 from pymongo.database import Database
 
-from peakon_ingest.simulator import SimulatorThread
 from tests.cli.helpers import cli_env, run_cli, start_cli
 from tests.reliability.checks import Snapshot, assert_bookmark_not_ahead, assert_repaired
 from tests.reliability.conftest import Scenario
-from tests.simulator.conftest import control
 
 Db = Database[dict[str, Any]]
 
@@ -105,9 +105,8 @@ def test_mongodb_stopped_mid_run_and_started_again(
 ) -> None:
     import os  # noqa: PLC0415
 
+    from peakon_simulator.embedded_mongo import EmbeddedMongo  # noqa: PLC0415
     from pymongo import MongoClient  # noqa: PLC0415
-
-    from peakon_ingest.embedded_mongo import EmbeddedMongo  # noqa: PLC0415
 
     if os.environ.get("MONGO_TEST_URI"):
         pytest.skip("needs a MongoDB the test can stop and start: the embedded one")

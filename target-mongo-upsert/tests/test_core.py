@@ -6,10 +6,9 @@ import atexit
 import os
 import uuid
 
+from peakon_simulator.embedded_mongo import EmbeddedMongo
 from singer_sdk.testing import get_target_test_class
 from target_mongo_upsert.target import TargetMongoUpsert
-
-from peakon_ingest.embedded_mongo import EmbeddedMongo
 
 
 def _mongo_uri() -> str:

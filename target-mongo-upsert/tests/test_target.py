@@ -8,11 +8,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from peakon_simulator.embedded_mongo import free_port
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from peakon_ingest.embedded_mongo import free_port
-from tests.target.helpers import DATA, last_line, run_target
+from .helpers import DATA, last_line, run_target
 
 Db = Database[dict[str, Any]]
 

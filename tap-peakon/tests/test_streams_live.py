@@ -10,12 +10,11 @@ from pathlib import Path
 from urllib.parse import parse_qs
 
 import pytest
+from peakon_simulator import SimulatorThread
+from peakon_simulator.generator import DRIVER_SLUGS
+from peakon_simulator.testing import SimulatorFactory, control
 
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from peakon_ingest.simulator.generator import DRIVER_SLUGS
-from tests.simulator.conftest import control
-from tests.tap.helpers import run_tap, tap_config
+from .helpers import run_tap, tap_config
 
 
 def answer_requests(sim: SimulatorThread) -> list[dict[str, list[str]]]:

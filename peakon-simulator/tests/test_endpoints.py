@@ -7,11 +7,9 @@ from urllib.parse import parse_qs, urlsplit
 
 import pytest
 import requests
-
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from peakon_ingest.simulator.generator import DRIVER_SLUGS, PeakonData
-from tests.simulator.conftest import bearer_session, control
+from peakon_simulator import SimulatorThread
+from peakon_simulator.generator import DRIVER_SLUGS, PeakonData
+from peakon_simulator.testing import SimulatorFactory, bearer_session, control
 
 
 def walk(session: requests.Session, url: str) -> list[Any]:

@@ -8,13 +8,9 @@ import subprocess
 import sys
 from pathlib import Path
 
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
+from peakon_simulator.testing import control, shared_file
 from tap_peakon.schema_derivation import SCHEMA_DIR, derive
-
-from conftest import SHARED
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
-from tests.simulator.conftest import control
-
-SPEC = SHARED / "peakon" / "openapi.json"
 
 
 def test_discover_lists_six_streams_with_keys_and_bookmarks(tmp_path: Path) -> None:
@@ -40,7 +36,7 @@ def test_discover_lists_six_streams_with_keys_and_bookmarks(tmp_path: Path) -> N
 
 
 def test_committed_schemas_match_the_spec() -> None:
-    derived = derive(json.loads(SPEC.read_text()))
+    derived = derive(json.loads(shared_file("peakon/openapi.json").read_text()))
     for name, schema in derived.items():
         assert json.loads((SCHEMA_DIR / f"{name}.json").read_text()) == schema, name
     assert {p.stem for p in SCHEMA_DIR.glob("*.json")} == set(derived)
@@ -48,7 +44,7 @@ def test_committed_schemas_match_the_spec() -> None:
 
 def test_packaged_catalog_is_the_shared_one() -> None:
     packaged = (SCHEMA_DIR.parent / "drivers_catalog.csv").read_text()
-    assert packaged == (SPEC.parent / "drivers_catalog.csv").read_text()
+    assert packaged == shared_file("peakon/drivers_catalog.csv").read_text()
 
 
 def test_light_stream_names_match_the_tap() -> None:

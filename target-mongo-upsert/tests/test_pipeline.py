@@ -8,10 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
+from peakon_simulator.testing import SimulatorFactory
 from pymongo.database import Database
-
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
 
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
 

@@ -9,9 +9,8 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from tap_peakon.tap import TapPeakon
-
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorThread
 
 
 @dataclass

@@ -14,8 +14,8 @@ import tempfile
 
 from rich.console import Console
 
-from peakon_ingest.embedded_mongo import EmbeddedMongo
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
+from peakon_simulator.embedded_mongo import EmbeddedMongo
 
 console = Console()
 

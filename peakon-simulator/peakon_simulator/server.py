@@ -20,9 +20,9 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import msgspec
 
-from peakon_ingest.simulator.faults import Fault
-from peakon_ingest.simulator.generator import CATEGORY_GROUPS, DRIVER_SLUGS, EMPLOYEE_ID_BASE, PeakonData
-from peakon_ingest.simulator.state import SimulatorState
+from peakon_simulator.faults import Fault
+from peakon_simulator.generator import CATEGORY_GROUPS, DRIVER_SLUGS, EMPLOYEE_ID_BASE, PeakonData
+from peakon_simulator.state import SimulatorState
 
 API_PREFIX = "/api/v1"
 CONTROL_PREFIX = "/_sim/"

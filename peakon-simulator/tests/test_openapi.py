@@ -8,16 +8,13 @@ import pytest
 import requests
 from openapi_core import OpenAPI
 from openapi_core.contrib.requests import RequestsOpenAPIRequest, RequestsOpenAPIResponse
-
-from conftest import SHARED, SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from peakon_ingest.simulator.generator import load_catalog
-
-SPEC_PATH = SHARED / "peakon" / "openapi.json"
+from peakon_simulator import SimulatorThread
+from peakon_simulator.generator import load_catalog
+from peakon_simulator.testing import SimulatorFactory, shared_file
 
 
 def spec_for(sim: SimulatorThread) -> OpenAPI:
-    spec = json.loads(SPEC_PATH.read_text())
+    spec = json.loads(shared_file("peakon/openapi.json").read_text())
     spec["servers"] = [{"url": sim.base_url}]  # the published server is Peakon's; ours is on loopback
     return OpenAPI.from_dict(spec)
 
@@ -31,13 +28,6 @@ def validated(
     return reply
 
 
-@pytest.fixture(scope="module")
-def spec_available() -> None:
-    if not SPEC_PATH.exists():
-        pytest.fail(f"Peakon's spec is expected at {SPEC_PATH} (shared/ or PEAKON_SHARED_DIR)")
-
-
-@pytest.mark.usefixtures("spec_available")
 @pytest.mark.parametrize(
     "switches",
     [{}, {"employees_meta_paging": True}, {"token_in_attributes": True}],
@@ -60,7 +50,7 @@ def test_every_endpoint_matches_the_spec(make_simulator: SimulatorFactory, switc
 
 
 def test_packaged_catalog_is_the_shared_one() -> None:
-    rows = [line.split(",") for line in (SHARED / "peakon" / "drivers_catalog.csv").read_text().splitlines()[1:]]
+    rows = [line.split(",") for line in shared_file("peakon/drivers_catalog.csv").read_text().splitlines()[1:]]
     assert [(c.id, c.driver, c.subdriver or "") for c in load_catalog()] == [tuple(r) for r in rows]
 
 

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import SimulatorFactory, control
 
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from tests.simulator.conftest import control
-from tests.tap.helpers import TapOutput, run_tap, tap_config
+from .helpers import TapOutput, run_tap, tap_config
 
 
 def fault(sim: SimulatorThread, **rule: object) -> None:

@@ -13,8 +13,8 @@ from collections import deque
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from peakon_ingest.simulator.faults import FaultPlan, reject_unknown
-from peakon_ingest.simulator.generator import PeakonData
+from peakon_simulator.faults import FaultPlan, reject_unknown
+from peakon_simulator.generator import PeakonData
 
 REQUEST_LOG_LIMIT = 100_000
 RATE_WINDOW_SECONDS = 3600

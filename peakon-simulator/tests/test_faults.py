@@ -7,10 +7,8 @@ import time
 
 import pytest
 import requests
-
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from tests.simulator.conftest import bearer_session, control
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import SimulatorFactory, bearer_session, control
 
 
 def fault(sim: SimulatorThread, **rule: object) -> None:

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import atexit
 
+from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
 from singer_sdk.testing import get_tap_test_class
 from tap_peakon.tap import TapPeakon
-
-from peakon_ingest.simulator import DEFAULT_APP_TOKEN, SimulatorState, SimulatorThread
 
 # The factory builds the test class at import, so the simulator it reads from starts here too.
 _SIMULATOR = SimulatorThread(

@@ -5,11 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from peakon_simulator.embedded_mongo import EmbeddedMongo, free_port
 from pymongo import ASCENDING, MongoClient, UpdateOne
 from pymongo.database import Database
 from pymongo.errors import DuplicateKeyError, ServerSelectionTimeoutError
-
-from peakon_ingest.embedded_mongo import EmbeddedMongo, free_port
 
 
 def test_bulk_upsert_unique_index_and_count(mongo_db: Database[dict[str, object]]) -> None:

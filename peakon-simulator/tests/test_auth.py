@@ -5,10 +5,8 @@ from __future__ import annotations
 import time
 
 import requests
-
-from conftest import SimulatorFactory
-from peakon_ingest.simulator import SimulatorThread
-from tests.simulator.conftest import bearer_session, control
+from peakon_simulator import SimulatorThread
+from peakon_simulator.testing import SimulatorFactory, bearer_session, control
 
 
 def test_json_token_exchange_returns_bearer_in_data_id(simulator: SimulatorThread) -> None:

@@ -1,0 +1,3 @@
+from peakon_simulator.cli import main
+
+main()
