@@ -27,6 +27,7 @@ from peakon_simulator.state import SimulatorState
 API_PREFIX = "/api/v1"
 CONTROL_PREFIX = "/_sim/"
 MAX_PER_PAGE = 20_000
+MAX_EMPLOYEES_PER_PAGE = 10_000
 SCORES_PATH = re.compile(r"/scores/contexts/(?P<context>[^/]+)/group/(?P<group>[^/]+)")
 log = logging.getLogger(__name__)
 
@@ -198,6 +199,18 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         host, port = self.server.server_address[:2]
         return f"http://{self.headers.get('Host') or f'{host!s}:{port}'}{API_PREFIX}"
 
+    def _link(self, path: str, params: dict[str, Any]) -> str:
+        """A link to `path` (under the API root) in the form the `next_link_form` switch asks for."""
+        query = urlencode(params)
+        form = self.state.switches.next_link_form
+        if form == "root-relative":
+            return f"{API_PREFIX}{path}?{query}"
+        if form == "relative":
+            return f"{path.lstrip('/')}?{query}"
+        if form == "query":
+            return f"?{query}"
+        return f"{self._base()}{path}?{query}"
+
     def _route(self, path: str, query: dict[str, list[str]], raw_query: str, fault: Fault | None) -> dict[str, Any]:
         self_link = f"{self._base()}{path}" + (f"?{raw_query}" if raw_query else "")
         if path == "/answers/export":
@@ -222,18 +235,25 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         odd = self.state.switches.odd_answers_every
         if odd:
             data = [PeakonData.oddify(a) if a["attributes"]["answerId"] % odd == 0 else a for a in data]
-        first = f"{self._base()}/answers/export?{urlencode({'per_page': per_page})}"
+        first = self._link("/answers/export", {"per_page": per_page})
         next_link: str | None = None
         if end < total:
             last = PeakonData.answer_id(end - 1) if end > 0 else 0
-            next_link = f"{first}&{urlencode({'continuation': last})}"
+            next_link = self._link("/answers/export", {"per_page": per_page, "continuation": last})
+        elif self.state.switches.last_page_next == "self":
+            again = {"per_page": per_page} | ({"continuation": after} if after is not None else {})
+            next_link = self._link("/answers/export", again)
+        elif self.state.switches.last_page_next == "empty":
+            last = PeakonData.answer_id(total - 1) if total else 0
+            next_link = self._link("/answers/export", {"per_page": per_page, "continuation": last})
         if fault is not None and fault.kind == "loop":
             next_link = first
         return {"data": data, "links": {"self": self_link, "first": first, "next": next_link}}
 
     def _employees(self, query: dict[str, list[str]], self_link: str) -> dict[str, Any]:
         switches = self.state.switches
-        size = _int_param(query, "per_page", low=1, high=10_000, required=False) or switches.employees_per_page
+        asked = _int_param(query, "per_page", low=1, high=MAX_EMPLOYEES_PER_PAGE, required=False)
+        size = min(asked or switches.employees_per_page, switches.employees_per_page)
         count = self.state.data.employee_count
         if switches.employees_meta_paging:
             pages = max(1, -(-count // size))
@@ -251,8 +271,7 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         data = [self.state.data.employee(i) for i in range(start, end)]
         next_link = None
         if end < count:
-            params = {"per_page": size, "continuation": EMPLOYEE_ID_BASE + end - 1}
-            next_link = f"{self._base()}/employees?{urlencode(params)}"
+            next_link = self._link("/employees", {"per_page": size, "continuation": EMPLOYEE_ID_BASE + end - 1})
         return {"data": data, "links": {"self": self_link, "next": next_link}}
 
     def _scores(self, context: str, group: str, self_link: str) -> dict[str, Any]:

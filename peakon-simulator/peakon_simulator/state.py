@@ -17,6 +17,8 @@ from peakon_simulator.faults import FaultPlan, reject_unknown
 from peakon_simulator.generator import PeakonData
 
 REQUEST_LOG_LIMIT = 100_000
+LINK_FORMS = ("absolute", "root-relative", "relative", "query")
+LAST_PAGE_NEXT = ("null", "self", "empty")
 RATE_WINDOW_SECONDS = 3600
 DEFAULT_APP_TOKEN = "sim-app-token"  # noqa: S105 - the simulator's public, fake token
 
@@ -32,11 +34,22 @@ class Switches:
     token_max_requests: int | None = None  # a bearer token dies after N API requests
     token_ttl_seconds: float | None = None  # ... or T seconds after it was issued
     rate_limit_per_hour: int = 5000  # Peakon's documented limit per application
-    employees_per_page: int = 100
+    # The largest /employees page it serves: a larger per_page is clamped to it (and is the default).
+    employees_per_page: int = 10_000
     odd_answers_every: int | None = None  # every Nth answer: odd types, a missing field, unknown fields
+    # How `links.next` is spelled: `absolute` (http://host/api/v1/answers/export?...), `root-relative`
+    # (/api/v1/answers/export?...), `relative` (answers/export?..., from the API root) or `query` (?...).
+    next_link_form: str = "absolute"
+    # What the last export page says next: `null`; `self` (a link to itself: "nothing more yet");
+    # `empty` (a link to a page after the last answer, which is empty and links to itself).
+    last_page_next: str = "null"
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")
+        for name, allowed in (("next_link_form", LINK_FORMS), ("last_page_next", LAST_PAGE_NEXT)):
+            if name in raw and raw[name] not in allowed:
+                msg = f"{name} must be one of {list(allowed)}"
+                raise ValueError(msg)
         for key, value in raw.items():
             setattr(self, key, value)
 

@@ -98,7 +98,8 @@ def test_same_seed_gives_identical_data_other_seed_differs(make_simulator: Simul
 
 
 def test_employees_page_by_links_next(api: requests.Session, simulator: SimulatorThread) -> None:
-    pages = walk(api, f"{simulator.base_url}/employees")
+    control(simulator, "POST", "switches", {"employees_per_page": 100})
+    pages = walk(api, f"{simulator.base_url}/employees?per_page=10000")  # clamped to 100
     assert [len(p["data"]) for p in pages] == [100, 100, 50]
     employees = [e for p in pages for e in p["data"]]
     assert len({e["id"] for e in employees}) == 250
@@ -108,13 +109,27 @@ def test_employees_page_by_links_next(api: requests.Session, simulator: Simulato
 
 
 def test_employees_meta_paging_switch(simulator: SimulatorThread, api: requests.Session) -> None:
-    control(simulator, "POST", "switches", {"employees_meta_paging": True})
+    control(simulator, "POST", "switches", {"employees_meta_paging": True, "employees_per_page": 100})
     first = api.get(f"{simulator.base_url}/employees", timeout=5).json()
     assert "next" not in first["links"]
     assert first["meta"]["page"] == {"number": 1, "total": 3, "size": 100}
     last = api.get(f"{simulator.base_url}/employees", params={"page": 3}, timeout=5).json()
     assert len(last["data"]) == 50
     assert last["data"][-1]["id"] == str(5000 + 249)
+
+
+@pytest.mark.parametrize("form", ["absolute", "root-relative", "relative", "query"])
+def test_next_links_take_the_form_asked_for(api: requests.Session, simulator: SimulatorThread, form: str) -> None:
+    control(simulator, "POST", "switches", {"next_link_form": form})
+    link = api.get(f"{simulator.base_url}/answers/export", params={"per_page": 100}, timeout=5).json()["links"]["next"]
+    expected = {
+        "absolute": f"{simulator.base_url}/answers/export?",
+        "root-relative": "/api/v1/answers/export?",
+        "relative": "answers/export?",
+        "query": "?",
+    }[form]
+    assert link.startswith(expected)
+    assert "continuation=" in link
 
 
 def test_drivers_one_per_spec_slug(api: requests.Session, simulator: SimulatorThread) -> None:
