@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Generator, Iterable, Mapping
-from typing import TYPE_CHECKING, Any, ClassVar, cast
+from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from weakref import WeakSet
 
@@ -18,7 +18,7 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_peakon.documents import UnparseableBodyError, document
-from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
+from tap_peakon.error_policy import POLICY, Action, Policy, action_for, exponential_wait, parse_retry_after
 from tap_peakon.pagination import PeakonPaginator
 
 if TYPE_CHECKING:
@@ -26,7 +26,8 @@ if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
 
     from tap_peakon.auth import PeakonAuthenticator
-    from tap_peakon.tap import RunStats, TapPeakon
+    from tap_peakon.run_summary import RunStats
+    from tap_peakon.tap import TapPeakon
 
 
 RequestFunc = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
@@ -42,12 +43,14 @@ class RetryAfterError(RetriableAPIError):
 
 class PeakonStream(RESTStream[str | None]):
     primary_keys: ClassVar[list[str]] = ["_id"]
+    # What each HTTP status means for this stream; statuses not listed follow `action_for`'s rules.
+    http_errors: ClassVar[Policy] = POLICY
     # Records pass through as the API sent them; the permissive schemas describe, not coerce.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
-    @property
-    def peakon(self) -> TapPeakon:
-        return cast("TapPeakon", self._tap)
+    def __init__(self, tap: TapPeakon) -> None:
+        super().__init__(tap)
+        self.peakon = tap  # the SDK keeps its tap in a private attribute only
 
     @property
     def stats(self) -> RunStats:
@@ -97,12 +100,21 @@ class PeakonStream(RESTStream[str | None]):
 
         return super().request_decorator(limited)
 
+    def action(self, response: requests.Response) -> Action:
+        return action_for(response.status_code, self.http_errors)
+
     @override
     def validate_response(self, response: requests.Response) -> None:
-        action = action_for(response.status_code)
+        action = self.action(response)
         path = urlsplit(response.url).path
         request_id = response.headers.get("X-Request-Id")
         where = f"{path}" + (f" (request id {request_id})" if request_id else "")
+        if action is Action.IGNORE:
+            ignored = self.stats.ignored[self.name]
+            if path not in ignored:
+                ignored.add(path)
+                self.logger.info("%s: HTTP %d from %s; skipped", self.name, response.status_code, where)
+            return
         if action is Action.REAUTHENTICATE:
             self._reauthenticate(response, where)
         if action is Action.RATE_LIMITED:
@@ -181,6 +193,8 @@ class PeakonStream(RESTStream[str | None]):
         return item.get("id")
 
     def items(self, response: requests.Response) -> list[Any]:
+        if self.action(response) is Action.IGNORE:
+            return []
         doc = document(response)
         data = doc.get("data") if isinstance(doc, dict) else None
         if not isinstance(data, list):

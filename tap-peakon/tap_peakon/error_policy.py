@@ -9,6 +9,7 @@ import email.utils
 import enum
 import random
 import time
+from collections.abc import Mapping
 from http import HTTPStatus
 
 
@@ -17,19 +18,22 @@ class Action(enum.Enum):
     RETRY = "retry"  # transient: back off and try again
     RATE_LIMITED = "rate_limited"  # retry after Retry-After when given, else back off
     REAUTHENTICATE = "reauthenticate"  # the bearer token expired: exchange again, retry once
+    IGNORE = "ignore"  # an expected refusal: the request yields no records, the stream goes on
     FAIL = "fail"
 
 
-POLICY: dict[int, Action] = {
+Policy = Mapping[int, Action]
+POLICY: Policy = {
     HTTPStatus.UNAUTHORIZED: Action.REAUTHENTICATE,
     HTTPStatus.REQUEST_TIMEOUT: Action.RETRY,
     HTTPStatus.TOO_MANY_REQUESTS: Action.RATE_LIMITED,
 }
 
 
-def action_for(status: int) -> Action:
-    if status in POLICY:
-        return POLICY[status]
+def action_for(status: int, policy: Policy = POLICY) -> Action:
+    """What `status` means under `policy` (a stream's table, the defaults below it)."""
+    if status in policy:
+        return policy[status]
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return Action.RETRY
     if status >= HTTPStatus.BAD_REQUEST:

@@ -52,17 +52,36 @@ def next_from_meta(doc: Any, request_url: str) -> str | None:
     return None
 
 
+def item_ids(doc: Any) -> frozenset[str]:
+    """The ids of a page's items (as text: a server may send 7 or "7")."""
+    data = doc.get("data") if isinstance(doc, dict) else None
+    if not isinstance(data, list):
+        return frozenset()
+    return frozenset(str(item.get("id")) for item in data if isinstance(item, dict) and item.get("id") is not None)
+
+
 class PeakonPaginator(BaseAPIPaginator[str | None]):
-    """Tokens are full next-page URLs; a URL seen before is a loop and fails the stream."""
+    """Tokens are full next-page URLs.
+
+    A server that is caught up may answer with a cursor that says "nothing more yet": a next link
+    to the page just read, or a page that adds no records the previous page did not have. Both end
+    the stream successfully. Only a next link back to an earlier page is a loop, which fails it.
+    """
 
     def __init__(self, base_url: str) -> None:
         super().__init__(None)
         self._base_url = base_url
         self._seen: set[str] = set()
+        self._previous_ids: frozenset[str] = frozenset()
 
     def get_next(self, response: requests.Response) -> str | None:
-        self._seen.add(canonical(response.url))
+        current = canonical(response.url)
+        self._seen.add(current)
         doc = document(response)
+        ids, previous = item_ids(doc), self._previous_ids
+        self._previous_ids = ids
+        if ids and ids <= previous:
+            return None  # nothing new on this page: the server has nothing more yet
         links = doc.get("links") if isinstance(doc, dict) else None
         link = links.get("next") if isinstance(links, dict) else None
         if isinstance(link, str) and link:
@@ -71,7 +90,9 @@ class PeakonPaginator(BaseAPIPaginator[str | None]):
             next_url = next_from_meta(doc, response.url)
         else:
             next_url = None
-        if next_url is not None and canonical(next_url) in self._seen:
+        if next_url is None or canonical(next_url) == current:
+            return None  # the page just read again: caught up
+        if canonical(next_url) in self._seen:
             msg = f"pagination loop: links.next of {response.url} points back to {next_url}, already fetched"
             raise PaginationLoopError(msg)
         return next_url

@@ -4,20 +4,21 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
-import json
 from collections.abc import Iterable, Mapping
+from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import requests
 from singer_sdk import Stream
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
+from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_peakon.batches import chunks, wait_for_room, write_batch
 from tap_peakon.client import PeakonStream
+from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import answer_key, as_int_or_self, score_key
 
 if TYPE_CHECKING:
@@ -26,10 +27,10 @@ if TYPE_CHECKING:
     from tap_peakon.tap import TapPeakon
 
 
-def load_schema(name: str) -> dict[str, Any]:
-    text = resources.files("tap_peakon").joinpath("schemas", f"{name}.json").read_text(encoding="utf-8")
-    schema: dict[str, Any] = json.loads(text)
-    return schema
+# Each stream's schema is schemas/<stream name>.json (derived from Peakon's spec: schema_derivation.py).
+SCHEMAS = StreamSchema(SchemaDirectory(resources.files("tap_peakon").joinpath("schemas")))
+# The largest `per_page` Peakon accepts for /employees: a run reads them in as few requests as it can.
+EMPLOYEES_PER_PAGE = 10_000
 
 
 class AnswersExportStream(PeakonStream):
@@ -40,7 +41,7 @@ class AnswersExportStream(PeakonStream):
     replication_key = "_id"  # = int(answerId): ascending, so the bookmark is the largest seen
     is_sorted = True
     sends_batches = True
-    schema = load_schema("answers_export")
+    schema = SCHEMAS
 
     def __init__(self, tap: TapPeakon) -> None:
         super().__init__(tap)
@@ -81,7 +82,11 @@ class EmployeesStream(PeakonStream):
 
     name = "employees"
     path = "/employees"
-    schema = load_schema("employees")
+    schema = SCHEMAS
+
+    @override
+    def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
+        return {"per_page": EMPLOYEES_PER_PAGE}
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
@@ -100,7 +105,7 @@ class EmployeesStream(PeakonStream):
 class DriversStream(PeakonStream):
     name = "drivers"
     path = "/engagement/drivers"
-    schema = load_schema("drivers")
+    schema = SCHEMAS
 
     @override
     def get_child_context(self, record: dict[str, Any], context: Context | None) -> dict[str, Any]:
@@ -109,12 +114,8 @@ class DriversStream(PeakonStream):
 
 class ScoresContextsStream(PeakonStream):
     name = "scores_contexts"
-    schema = load_schema("scores_contexts")
-
-    @property
-    @override
-    def path(self) -> str:  # type: ignore[override]
-        return f"/scores/contexts/company_{self.config['company_id']}/group/{self.config['engagement_group']}"
+    path = "/scores/contexts/company_{company_id}/group/{engagement_group}"  # filled from the config
+    schema = SCHEMAS
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
@@ -126,31 +127,11 @@ class ScoresByDriverStream(PeakonStream):
     answered with 422 is logged once and skipped."""
 
     name = "scores_by_driver"
-    path = "/scores/contexts/company_{company_id}/group/{driver_id}"  # filled in by get_url
+    path = "/scores/contexts/company_{company_id}/group/{driver_id}"  # the config's and the parent's
     parent_stream_type = DriversStream
     state_partitioning_keys: ClassVar[list[str]] = []
-    schema = load_schema("scores_by_driver")
-
-    @override
-    def get_url(self, context: Context | None) -> str:
-        driver = (context or {})["driver_id"]
-        return f"{self.url_base}/scores/contexts/company_{self.config['company_id']}/group/{driver}"
-
-    @override
-    def validate_response(self, response: requests.Response) -> None:
-        if response.status_code == requests.codes.unprocessable_entity:
-            driver = response.url.rstrip("/").rsplit("/", 1)[-1]
-            if driver not in self.stats.skipped_drivers:
-                self.stats.skipped_drivers.add(driver)
-                self.logger.info("scores_by_driver: Peakon answered 422 for driver %r; skipped", driver)
-            return
-        super().validate_response(response)
-
-    @override
-    def items(self, response: requests.Response) -> list[Any]:
-        if response.status_code == requests.codes.unprocessable_entity:
-            return []
-        return super().items(response)
+    schema = SCHEMAS
+    http_errors: ClassVar[Mapping[int, Action]] = {**POLICY, HTTPStatus.UNPROCESSABLE_ENTITY: Action.IGNORE}
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
@@ -168,7 +149,12 @@ class DriversCatalogStream(Stream):
 
     name = "drivers_catalog"
     primary_keys: ClassVar[list[str]] = ["_id"]
-    schema = load_schema("drivers_catalog")
+
+    def __init__(self, tap: TapPeakon) -> None:
+        super().__init__(tap)
+        self.peakon = tap
+
+    schema = SCHEMAS
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
     @override
@@ -184,7 +170,7 @@ class DriversCatalogStream(Stream):
             packaged = resources.files("tap_peakon").joinpath("drivers_catalog.csv")
             source, text = "package:tap_peakon/drivers_catalog.csv", packaged.read_text(encoding="utf-8")
         fetched_at = dt.datetime.now(dt.UTC).isoformat()
-        run_id = getattr(self._tap, "run_id", None)
+        run_id = self.peakon.run_id
         for row in csv.DictReader(text.splitlines()):
             yield {
                 "_id": int(row["Id"]),

@@ -2,24 +2,24 @@
 
 from __future__ import annotations
 
-import json
 import uuid
-from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-from urllib.parse import urlsplit
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.mapper import PluginMapper
 from typing_extensions import override
 
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
-from tap_peakon.names import STREAM_NAMES, SUMMARY_PREFIX
+from tap_peakon.config_checks import base_url_problem, redact_fields_problem
+from tap_peakon.names import STREAM_NAMES
 from tap_peakon.rate_limit import HourlyLimiter
+from tap_peakon.redaction import MODES, parse_fields, stream_maps
+from tap_peakon.run_summary import RunStats
 
 STREAM_TYPES: list[type[Stream]] = [
     streams.AnswersExportStream,
@@ -29,29 +29,6 @@ STREAM_TYPES: list[type[Stream]] = [
     streams.ScoresByDriverStream,
     streams.DriversCatalogStream,
 ]
-
-
-@dataclass
-class RunStats:
-    """What the run did, for the final log line (read by the operator CLI)."""
-
-    requests: int = 0
-    retries: int = 0
-    pages_by_stream: dict[str, int] = field(default_factory=dict)
-    skipped_drivers: set[str] = field(default_factory=set)
-
-    @property
-    def pages(self) -> int:
-        return sum(self.pages_by_stream.values())
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "requests": self.requests,
-            "retries": self.retries,
-            "pages": self.pages,
-            "pages_by_stream": self.pages_by_stream,
-            "skipped_drivers": len(self.skipped_drivers),
-        }
 
 
 class TapPeakon(Tap):
@@ -83,7 +60,13 @@ class TapPeakon(Tap):
             title="API base URL",
             description="Peakon v1 API root, e.g. https://<subdomain>.peakon.com/api/v1",
         ),
-        th.Property("company_id", th.IntegerType(minimum=1), default=22182, title="Company id"),
+        th.Property(
+            "company_id",
+            th.IntegerType(minimum=1),
+            default=22182,
+            title="Company id",
+            description="Peakon company id: context scores are read for company_<id>.",
+        ),
         th.Property(
             "engagement_group",
             th.StringType,
@@ -98,7 +81,13 @@ class TapPeakon(Tap):
             title="Answers per page",
             description="per_page of /answers/export, 1 to 20000.",
         ),
-        th.Property("timeout_seconds", th.NumberType(exclusive_minimum=0), default=60, title="HTTP timeout"),
+        th.Property(
+            "timeout_seconds",
+            th.NumberType(exclusive_minimum=0),
+            default=60,
+            title="HTTP timeout",
+            description="Seconds to wait for each response.",
+        ),
         th.Property(
             "max_requests_per_hour",
             th.IntegerType(minimum=1),
@@ -113,7 +102,13 @@ class TapPeakon(Tap):
             title="Longest wait before a retry",
             description="Caps exponential backoff; a Retry-After longer than this fails the run.",
         ),
-        th.Property("max_retries", th.IntegerType(minimum=0), default=8, title="Retries per request"),
+        th.Property(
+            "max_retries",
+            th.IntegerType(minimum=0),
+            default=8,
+            title="Retries per request",
+            description="Retries of one request on 5xx, 408, 429 and network errors.",
+        ),
         th.Property(
             "backoff_base_seconds",
             th.NumberType(minimum=0),
@@ -143,6 +138,27 @@ class TapPeakon(Tap):
             description="Only these (default: all). A catalog given with --catalog decides instead.",
         ),
         th.Property(
+            "redact_fields",
+            th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}}),
+            title="Fields to redact",
+            description="Field names inside each record's attributes never to emit, e.g. "
+            "accountEmail,answerComment (comma-separated text or a list).",
+        ),
+        th.Property(
+            "redact_mode",
+            th.StringType(allowed_values=list(MODES)),
+            default="remove",
+            title="Redaction mode",
+            description="remove: drop the fields; hash: replace each value with sha256:<hex of its text>.",
+        ),
+        th.Property(
+            "summary_path",
+            th.StringType,
+            title="Run summary file",
+            description="Where the tap writes its run summary as JSON when it ends (requests, retries, "
+            "pages, pages_by_stream, ignored, skipped_drivers, error).",
+        ),
+        th.Property(
             "token_cache_path",
             th.StringType,
             title="Token cache file",
@@ -150,15 +166,18 @@ class TapPeakon(Tap):
         ),
     ).to_dict()
 
+    # Private in the SDK, which offers no public hook for checks a JSON schema cannot express (one of
+    # two settings required, a URL's scheme); tests/test_sdk_contract.py guards it.
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         errors = super()._validate_config(raise_errors=False)
         config = self.config
         if not (config.get("app_token") or config.get("bearer_token")):
             errors.append("app_token: required (or bearer_token); set TAP_PEAKON_APP_TOKEN")
-        base = urlsplit(str(config.get("base_url", "")))
-        if base.scheme not in {"http", "https"} or not base.netloc:
-            errors.append(f"base_url: expected an http(s) URL, got {config.get('base_url')!r}")
+        for setting, check in (("base_url", base_url_problem), ("redact_fields", redact_fields_problem)):
+            problem = check(config.get(setting)) if setting in config else None
+            if problem:
+                errors.append(f"{setting}: {problem}, got {config.get(setting)!r}")
         path = config.get("drivers_catalog_path")
         if path and not Path(path).is_file():
             errors.append(f"drivers_catalog_path: no readable file at {path}")
@@ -205,13 +224,29 @@ class TapPeakon(Tap):
                 stream.selected = stream.name in wanted
         return found
 
-    # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it.
+    @override
+    def setup_mapper(self) -> None:
+        """The SDK's stream maps, with the redaction settings' maps first: a user's own `stream_maps`
+        for the same stream (it replaces ours there) must redact the fields itself."""
+        redaction = stream_maps(parse_fields(self.config.get("redact_fields")), str(self.config["redact_mode"]))
+        config = {**self.config, "stream_maps": {**redaction, **(self.config.get("stream_maps") or {})}}
+        self.mapper = PluginMapper(plugin_config=config, logger=self.logger)
+        self.mapper.register_raw_streams_from_catalog(self.catalog)
+
+    # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it to write
+    # the summary file either way (tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
     def sync_all(self) -> None:
+        error: str | None = None
         try:
             super().sync_all()
+        except Exception as err:
+            error = str(err) or type(err).__name__
+            raise
         finally:
-            self.logger.info("%s%s", SUMMARY_PREFIX, json.dumps(self.stats.summary(), sort_keys=True))
+            path = self.config.get("summary_path")
+            if path:
+                self.stats.write(path, error)
 
 
 if __name__ == "__main__":

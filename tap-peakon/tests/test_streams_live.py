@@ -13,6 +13,7 @@ import pytest
 from peakon_simulator import SimulatorThread
 from peakon_simulator.generator import DRIVER_SLUGS
 from peakon_simulator.testing import SimulatorFactory, control
+from tap_peakon.streams import EMPLOYEES_PER_PAGE
 
 from .helpers import run_tap, tap_config
 
@@ -71,6 +72,36 @@ def test_25000_answers_at_1000_per_page_is_25_pages_each_answer_once(make_simula
     assert out.final_state["bookmarks"]["answers_export"]["replication_key_value"] == max(ids)
 
 
+@pytest.mark.parametrize("form", ["absolute", "root-relative", "relative", "query"])
+def test_every_page_is_read_exactly_once_whatever_the_next_link_form(
+    make_simulator: SimulatorFactory, form: str
+) -> None:
+    sim = make_simulator(answers=2_300, employees=250, employees_per_page=100, next_link_form=form)
+    out = run_tap(tap_config(sim, per_page=500), streams={"answers_export", "employees"})
+    assert out.error is None
+    log = control(sim, "GET", "requests")["requests"]
+    for path, pages in (("/answers/export", 5), ("/employees", 3)):
+        queries = [r["query"] for r in log if r["path"].endswith(path)]
+        assert len(queries) == len(set(queries)) == pages, (path, queries)
+        assert all(r["path"] == f"/api/v1{path}" for r in log if r["path"].endswith(path))
+    assert sorted(out.ids("answers_export")) == sorted(set(out.ids("answers_export")))
+    assert len(out.ids("answers_export")) == 2_300
+    assert len(set(out.ids("employees"))) == len(out.ids("employees")) == 250
+
+
+@pytest.mark.parametrize(("last_page_next", "requests"), [("self", 5), ("empty", 6)])
+def test_a_server_that_says_nothing_more_yet_ends_the_stream(
+    make_simulator: SimulatorFactory, last_page_next: str, requests: int
+) -> None:
+    """A last page whose next link is itself, or leads to an empty page: success, every answer once."""
+    sim = make_simulator(answers=2_300, last_page_next=last_page_next)
+    out = run_tap(tap_config(sim, per_page=500), streams={"answers_export"})
+    assert out.error is None
+    assert sorted(out.ids("answers_export")) == sorted(set(out.ids("answers_export")))
+    assert len(out.ids("answers_export")) == 2_300
+    assert len(answer_requests(sim)) == requests
+
+
 def test_second_run_with_state_requests_only_new_answers(simulator: SimulatorThread) -> None:
     first = run_tap(tap_config(simulator), streams={"answers_export"})
     control(simulator, "DELETE", "requests")  # a fresh request log; same data, same tokens
@@ -95,12 +126,14 @@ def test_incremental_run_without_new_data_makes_one_request(simulator: Simulator
 
 @pytest.mark.parametrize("meta_paging", [False, True], ids=["links-next", "meta-page"])
 def test_employees_by_links_next_and_by_meta_pages(make_simulator: SimulatorFactory, meta_paging: bool) -> None:  # noqa: FBT001
-    sim = make_simulator(employees=1234, employees_meta_paging=meta_paging)
+    sim = make_simulator(employees=1234, employees_meta_paging=meta_paging, employees_per_page=100)
     out = run_tap(tap_config(sim), streams={"employees"})
     assert out.error is None
     assert sorted(out.ids("employees")) == list(range(5000, 5000 + 1234))
     assert out.final_state["bookmarks"]["employees"]["last_employee_id"] == 5000 + 1233
-    assert out.tap.stats.pages_by_stream["employees"] == 13
+    assert out.tap.stats.pages_by_stream["employees"] == 13  # the server clamps pages to 100
+    first = next(r for r in control(sim, "GET", "requests")["requests"] if r["path"].endswith("/employees"))
+    assert first["query"] == f"per_page={EMPLOYEES_PER_PAGE}"  # the largest page Peakon accepts
 
 
 def test_auth_fallbacks_form_and_token_in_attributes(make_simulator: SimulatorFactory) -> None:

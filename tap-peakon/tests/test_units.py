@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 
 import pytest
 import requests
@@ -10,8 +11,9 @@ import requests_mock
 from tap_peakon.auth import AuthenticationError, exchange_token, extract_token
 from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
 from tap_peakon.keys import answer_key, score_key, stable_hash
-from tap_peakon.pagination import resolve_link
+from tap_peakon.pagination import PaginationLoopError, PeakonPaginator, resolve_link
 from tap_peakon.rate_limit import HourlyLimiter
+from tap_peakon.streams import ScoresByDriverStream, ScoresContextsStream
 
 BASE = "https://acme.peakon.com/api/v1"
 
@@ -68,6 +70,12 @@ def test_given_404_the_token_is_not_recognised() -> None:
 )  # fmt: skip
 def test_policy_maps_status_to_action(status: int, action: Action) -> None:
     assert action_for(status) is action
+
+
+def test_a_stream_policy_is_data_the_driver_scores_ignore_422() -> None:
+    assert action_for(422, ScoresByDriverStream.http_errors) is Action.IGNORE
+    assert action_for(422, ScoresContextsStream.http_errors) is Action.FAIL
+    assert action_for(503, ScoresByDriverStream.http_errors) is Action.RETRY
 
 
 def test_given_retry_after_in_seconds() -> None:
@@ -139,3 +147,28 @@ def test_limiter_waits_for_the_oldest_request_to_leave_the_hour() -> None:
         now[0] = max(now[0], at)
         limiter.acquire()
     assert waits == [3600.0 - 30.0]
+
+
+# -- paging --------------------------------------------------------------------------------------
+def page(url: str, ids: list[int], next_link: str | None) -> requests.Response:
+    response = requests.Response()
+    response.url = url
+    response.status_code = 200
+    response._content = json.dumps({"data": [{"id": str(i)} for i in ids], "links": {"next": next_link}}).encode()
+    return response
+
+
+def test_paging_ends_on_a_page_with_nothing_new_or_a_link_to_itself() -> None:
+    first, second = f"{BASE}/employees?continuation=1", f"{BASE}/employees?continuation=2"
+    paginator = PeakonPaginator(BASE)
+    assert paginator.get_next(page(first, [1, 2], second)) == second
+    assert paginator.get_next(page(second, [1, 2], f"{BASE}/employees?continuation=3")) is None  # nothing new
+    assert PeakonPaginator(BASE).get_next(page(first, [1], "?continuation=1")) is None  # itself, spelled relative
+
+
+def test_paging_fails_on_a_link_back_to_an_earlier_page() -> None:
+    first, second = f"{BASE}/employees?continuation=1", f"{BASE}/employees?continuation=2"
+    paginator = PeakonPaginator(BASE)
+    paginator.get_next(page(first, [1], second))
+    with pytest.raises(PaginationLoopError, match="points back to"):
+        paginator.get_next(page(second, [2], first))

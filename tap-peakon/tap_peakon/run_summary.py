@@ -1,0 +1,50 @@
+"""What the run did, written as JSON to the configured `summary_path` when the tap ends.
+
+This file is the tap's contract with whatever runs it (the operator reads it instead of log text):
+`requests`, `retries`, `pages`, `pages_by_stream`, `ignored` (per stream, requests answered with a
+status the stream's error policy ignores), `skipped_drivers` and `error` (null on success).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import msgspec
+
+from tap_peakon.private_files import write_private
+
+DRIVER_SCORES_STREAM = "scores_by_driver"
+
+
+@dataclass
+class RunStats:
+    requests: int = 0
+    retries: int = 0
+    pages_by_stream: dict[str, int] = field(default_factory=dict)
+    ignored: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @property
+    def pages(self) -> int:
+        return sum(self.pages_by_stream.values())
+
+    @property
+    def skipped_drivers(self) -> set[str]:
+        """Drivers whose score request Peakon refused (the last segment of each ignored path)."""
+        return {path.rstrip("/").rsplit("/", 1)[-1] for path in self.ignored.get(DRIVER_SCORES_STREAM, set())}
+
+    def summary(self, error: str | None = None) -> dict[str, Any]:
+        return {
+            "requests": self.requests,
+            "retries": self.retries,
+            "pages": self.pages,
+            "pages_by_stream": self.pages_by_stream,
+            "ignored": {stream: len(paths) for stream, paths in self.ignored.items()},
+            "skipped_drivers": len(self.skipped_drivers),
+            "error": error,
+        }
+
+    def write(self, path: str | Path, error: str | None = None) -> None:
+        write_private(Path(path), msgspec.json.encode(self.summary(error)))

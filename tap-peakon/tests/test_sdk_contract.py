@@ -1,0 +1,38 @@
+"""The private SDK parts tap-peakon relies on, checked against the installed SDK.
+
+Each fails when an SDK release renames, re-signs or stops calling what we override or read, so an
+upgrade past the pinned range cannot silently turn an override into dead code.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+
+from singer_sdk import Tap
+from singer_sdk.helpers import _batch
+from singer_sdk.plugin_base import PluginBase
+from tap_peakon.tap import TapPeakon
+
+
+def parameters(function: object) -> list[str]:
+    return list(inspect.signature(function).parameters)  # type: ignore[arg-type]
+
+
+def test_validate_config_is_called_by_the_sdk_with_raise_errors() -> None:
+    assert parameters(PluginBase._validate_config) == parameters(TapPeakon._validate_config)
+    assert "self._validate_config(raise_errors=" in inspect.getsource(PluginBase.__init__)
+
+
+def test_sync_all_is_the_sdk_entry_point_we_wrap() -> None:
+    assert parameters(Tap.sync_all) == ["self"]
+    assert TapPeakon.sync_all is not Tap.sync_all  # ours, around it
+    assert "sync_all()" in inspect.getsource(Tap.invoke)
+
+
+def test_batch_config_has_the_fields_the_batch_writer_reads() -> None:
+    storage = {f.name for f in dataclasses.fields(_batch.StorageTarget)}
+    encoding = {f.name for f in dataclasses.fields(_batch.BaseBatchFileEncoding)}
+    assert {"root", "prefix"} <= storage
+    assert {"format", "compression"} <= encoding
+    assert {"encoding", "storage"} <= {f.name for f in dataclasses.fields(_batch.BatchConfig)}
