@@ -11,7 +11,7 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
-from target_mongo_upsert.indexes import ensure_indexes
+from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
 
@@ -39,11 +39,9 @@ class MongoSink(BatchSink):
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
         self._indexes_pending = False
         self.fresh = False  # the collection was empty when this run began
+        self.position = 0  # records of this stream read so far, for errors that name one
 
-    @property
-    @override
-    def max_size(self) -> int:
-        return int(self.config.get("batch_size", 5000))
+    MAX_SIZE_DEFAULT = 5000  # documents per bulk write unless `batch_size_rows` says otherwise
 
     @property
     def collection_name(self) -> str:
@@ -68,16 +66,20 @@ class MongoSink(BatchSink):
 
     def _build_indexes(self) -> None:
         collection = self.writer.database[self.collection_name]
-        self.writer.retrying(lambda: ensure_indexes(collection), f"indexes of {self.collection_name}")
+        fields = fields_for(self.config.get("indexes") or {}, self.collection_name)
+        self.writer.retrying(lambda: ensure_indexes(collection, fields), f"indexes of {self.collection_name}")
         self._indexes_pending = False
 
+    # Private in the SDK and called for every record with no switch to turn it off: the only way to
+    # store values as received (tests/test_sdk_contract.py guards it).
     @override
     def _parse_timestamps_in_record(self, record: dict[str, Any], schema: dict[str, Any], treatment: Any) -> None:
         """Values are stored exactly as the source sent them: no string-to-date conversion."""
 
     @override
     def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
-        record["_id"] = self.key_rule.key(record, position=self._total_records_read + 1)
+        self.position += 1
+        record["_id"] = self.key_rule.key(record, position=self.position)
         return record
 
     @override
@@ -91,17 +93,17 @@ class MongoSink(BatchSink):
 
     def documents(self, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
         batch: dict[Any, dict[str, Any]] = {}
-        first = self._total_records_read + 1
         self.tally_record_read(len(records))
-        for position, record in enumerate(records, start=first):
+        for position, record in enumerate(records, start=self.position + 1):
             key = self.key_rule.key(record, position)
             record.pop("_id", None)
             self.add(batch, key, record)
+        self.position += len(records)
         return batch
 
     @override
     def process_batch_files(self, encoding: BaseBatchFileEncoding, files: Sequence[str]) -> None:
-        """Load local JSONL batch files whole (msgspec) and write them `batch_size` documents at a time;
+        """Load local JSONL batch files whole (msgspec) and write them `batch_size_rows` documents at a time;
         anything else (remote storage, parquet) goes the SDK's way."""
         for url in files:
             path = local_batch_file(encoding, url)

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, TypedDict
 
 from pymongo.collection import Collection
 
@@ -11,26 +12,34 @@ STATE_COLLECTION = "sync_state"
 STATE_ID = "singer_state"
 
 
-def bookmark_documents(state: dict[str, Any], now: dt.datetime) -> list[dict[str, Any]]:
-    """`{_id: "answers_export", last_answer_id}` and `{_id: "employees", last_employee_id}` from the state."""
+class ReadableBookmark(TypedDict):
+    """One entry of the `readable_bookmarks` setting: `{_id: stream, field: bookmarks[stream][key]}`."""
+
+    stream: str
+    key: str
+    field: str
+
+
+def bookmark_documents(
+    state: dict[str, Any], readable: Sequence[ReadableBookmark], now: dt.datetime
+) -> list[dict[str, Any]]:
+    """A document per configured readable bookmark whose value the state holds."""
     bookmarks = state.get("bookmarks") or {}
     documents = []
-    answers = bookmarks.get("answers_export") or {}
-    if answers.get("replication_key_value") is not None:
-        documents.append(
-            {"_id": "answers_export", "last_answer_id": answers["replication_key_value"], "updated_at": now}
-        )
-    employees = bookmarks.get("employees") or {}
-    if employees.get("last_employee_id") is not None:
-        documents.append({"_id": "employees", "last_employee_id": employees["last_employee_id"], "updated_at": now})
+    for entry in readable:
+        value = (bookmarks.get(entry["stream"]) or {}).get(entry["key"])
+        if value is not None:
+            documents.append({"_id": entry["stream"], entry["field"]: value, "updated_at": now})
     return documents
 
 
-def save_state(collection: Collection[dict[str, Any]], state: dict[str, Any]) -> None:
+def save_state(
+    collection: Collection[dict[str, Any]], state: dict[str, Any], readable: Sequence[ReadableBookmark] = ()
+) -> None:
     now = dt.datetime.now(dt.UTC)
     # Whole documents with their `_id`: a replacement never creates a second document.
     collection.replace_one({"_id": STATE_ID}, {"_id": STATE_ID, "value": state, "updated_at": now}, upsert=True)
-    for document in bookmark_documents(state, now):
+    for document in bookmark_documents(state, readable, now):
         collection.replace_one({"_id": document["_id"]}, document, upsert=True)
 
 

@@ -4,11 +4,20 @@ from __future__ import annotations
 
 import sys
 from functools import cached_property
-from typing import Any
+from pathlib import Path
+from typing import Any, ClassVar
 
+import msgspec
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, InvalidInputLine
+from singer_sdk.helpers.capabilities import (
+    TARGET_BATCH_SIZE_ROWS_CONFIG,
+    TARGET_VALIDATE_RECORDS_CONFIG,
+    CapabilitiesEnum,
+    PluginCapabilities,
+    TargetCapabilities,
+)
 from typing_extensions import override
 
 from target_mongo_upsert.commits import CommitQueue
@@ -30,6 +39,13 @@ class TargetMongoUpsert(Target):
     name = "target-mongo-upsert"
     default_sink_class = MongoSink
     message_reader_class = NumberedMsgSpecReader
+    # Only what it honours: no load_method, record metadata, ACTIVATE_VERSION, stream maps or flattening.
+    capabilities: ClassVar[list[CapabilitiesEnum]] = [
+        PluginCapabilities.ABOUT,
+        PluginCapabilities.BATCH,  # BATCH messages: local JSONL files, other encodings the SDK's way
+        PluginCapabilities.STRUCTURED_LOGGING,
+        TargetCapabilities.VALIDATE_RECORDS,
+    ]
 
     config_jsonschema = th.PropertiesList(
         th.Property(
@@ -40,13 +56,15 @@ class TargetMongoUpsert(Target):
             title="MongoDB URI",
             description="mongodb:// or mongodb+srv:// URI; its password is never logged.",
         ),
-        th.Property("database", th.StringType, default="peakon", title="Database"),
-        th.Property("batch_size", th.IntegerType(minimum=1), default=5000, title="Documents per bulk write"),
+        th.Property(
+            "database", th.StringType, required=True, title="Database", description="The database to write to."
+        ),
         th.Property(
             "max_batch_age_seconds",
             th.NumberType(exclusive_minimum=0),
             default=300,
             title="Longest a record waits in a batch",
+            description="Seconds after which a batch is written even when it is not full.",
         ),
         th.Property("run_id", th.StringType, title="Run id", description="Counts go to ingestion_runs under it."),
         th.Property(
@@ -54,6 +72,7 @@ class TargetMongoUpsert(Target):
             th.IntegerType(minimum=1),
             default=10000,
             title="Server selection timeout (ms)",
+            description="How long to wait for MongoDB before failing.",
         ),
         th.Property(
             "validate_records",
@@ -68,19 +87,76 @@ class TargetMongoUpsert(Target):
             th.IntegerType(minimum=1),
             default=2,
             title="Bulk writes in flight at once",
-            description="More hides more network latency; each holds up to batch_size documents in memory.",
+            description="More hides more network latency; each holds up to batch_size_rows documents in memory.",
+        ),
+        th.Property(
+            "indexes",
+            th.CustomType(
+                {"type": ["object", "null"], "additionalProperties": {"type": "array", "items": {"type": "string"}}}
+            ),
+            title="Secondary indexes",
+            description="Collection name (or * for every collection) to the fields to index ascending, e.g. "
+            '{"orders": ["customer.id"], "*": ["run_id"]}. Built after a first load.',
+        ),
+        th.Property(
+            "readable_bookmarks",
+            th.ArrayType(
+                th.ObjectType(
+                    th.Property("stream", th.StringType, required=True),
+                    th.Property("key", th.StringType, required=True),
+                    th.Property("field", th.StringType, required=True),
+                )
+            ),
+            title="Readable bookmark documents",
+            description="For each entry, sync_state gets {_id: stream, <field>: bookmarks[stream][key]} "
+            "beside the Singer state, e.g. stream orders, key replication_key_value, field last_order_id.",
+        ),
+        th.Property(
+            "summary_path",
+            th.StringType,
+            title="Run summary file",
+            description="Where the target writes {error} as JSON when it ends (error null on success).",
         ),
         th.Property(
             "write_retries",
             th.IntegerType(minimum=0),
             default=5,
             title="Retries of a batch on connection errors",
+            description="A batch is retried with exponential backoff when the connection to MongoDB fails.",
         ),
     ).to_dict()
 
+    @classmethod
+    @override
+    def append_builtin_config(cls, config_jsonschema: dict[str, Any]) -> None:
+        """The SDK's standard settings this target honours, and no others: the SDK would also add
+        load_method, add_record_metadata, stream maps and flattening, which it does not implement."""
+        for builtin in (TARGET_BATCH_SIZE_ROWS_CONFIG, TARGET_VALIDATE_RECORDS_CONFIG):
+            for key, value in builtin["properties"].items():
+                config_jsonschema["properties"].setdefault(key, value)
+
+    # The instance the console entry point runs, so `main` can record an error it catches.
+    running: ClassVar[TargetMongoUpsert | None] = None
+
     def __init__(self, **kwargs: Any) -> None:
+        try:
+            self._setup(**kwargs)
+        except Exception as err:
+            self.write_summary(err)
+            raise
+        TargetMongoUpsert.running = self
+
+    def write_summary(self, error: BaseException | None) -> None:
+        """The run's outcome as JSON at `summary_path` (when configured): `{"error": text or null}`."""
+        path = getattr(self, "_config", {}).get("summary_path")
+        if path:
+            text = None if error is None else str(error) or type(error).__name__
+            Path(path).write_bytes(msgspec.json.encode({"error": text}))
+
+    def _setup(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
-        # The SDK's age check is in minutes.
+        # The SDK's age check is in minutes; its class constant is the only setting of it (guarded by
+        # tests/test_sdk_contract.py).
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
         self.commits = CommitQueue(writers=int(self.config.get("parallel_writes", 2)))
         # Draining a sink only queues its batch (the commit queue writes in parallel): the SDK's
@@ -97,9 +173,11 @@ class TargetMongoUpsert(Target):
 
     @cached_property
     def writer(self) -> MongoWriter:
-        database = self.client[str(self.config.get("database", "peakon"))]
+        database = self.client[str(self.config["database"])]
         return MongoWriter(database, retries=int(self.config.get("write_retries", 5)))
 
+    # The SDK's STATE handling is private, with no public hook between "state received" and "state
+    # written": these two overrides are how a state waits for its data (tests/test_sdk_contract.py).
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
         """Every STATE flushes all pending batches first; only then is the state saved and emitted."""
@@ -113,16 +191,18 @@ class TargetMongoUpsert(Target):
         super().process_endofpipe()
         self.commits.wait()
         self.client.close()
+        self.write_summary(None)
 
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:
         """Called by drain_all once every batch is queued: persisted and emitted (like any Singer
         target) in the background, once those batches are written."""
         collection = self.writer.database[STATE_COLLECTION]
+        readable = self.config.get("readable_bookmarks") or []
         emit = super()._write_state_message
 
         def job() -> None:
-            self.writer.retrying(lambda: save_state(collection, state), "state")
+            self.writer.retrying(lambda: save_state(collection, state, readable), "state")
             emit(state)
 
         self.commits.after_writes(job)
@@ -132,7 +212,11 @@ def main() -> None:
     """Console entry point: clear failures are one line on stderr and exit code 1."""
     try:
         TargetMongoUpsert.cli()
-    except CLEAR_ERRORS as err:
+    except Exception as err:
+        if TargetMongoUpsert.running is not None:
+            TargetMongoUpsert.running.write_summary(err)
+        if not isinstance(err, CLEAR_ERRORS):
+            raise
         print(f"target-mongo-upsert: error: {err}", file=sys.stderr)  # noqa: T201
         sys.exit(1)
 

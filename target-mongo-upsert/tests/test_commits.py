@@ -42,9 +42,9 @@ def eventually(condition: Callable[[], bool], seconds: float = 10) -> bool:
 
 def test_a_state_waits_for_every_write_before_it_not_for_later_ones() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
-    queue.write(journal.job("w1", hold=release), "answers", {1, 2})
+    queue.write(journal.job("w1", hold=release), "orders", {1, 2})
     queue.after_writes(journal.job("state1"))
-    queue.write(journal.job("w2"), "answers", {3})
+    queue.write(journal.job("w2"), "orders", {3})
     assert eventually(lambda: "end w2" in journal.lines)  # a later write did not wait for w1
     assert "start state1" not in journal.lines  # w1 is still being written
     release.set()
@@ -54,39 +54,39 @@ def test_a_state_waits_for_every_write_before_it_not_for_later_ones() -> None:
 
 def test_writes_sharing_a_key_run_one_after_the_other() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
-    queue.write(journal.job("old", hold=release), "answers", {7, 8})
+    queue.write(journal.job("old", hold=release), "orders", {7, 8})
     threading.Timer(0.2, release.set).start()
-    queue.write(journal.job("new"), "answers", {8, 9})  # waits: key 8 is being written
+    queue.write(journal.job("new"), "orders", {8, 9})  # waits: key 8 is being written
     queue.wait()
     assert journal.lines == ["start old", "end old", "start new", "end new"]
 
 
 def test_the_same_key_in_another_collection_does_not_wait() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
-    queue.write(journal.job("answers", hold=release), "answers", {1})
-    queue.write(journal.job("employees"), "employees", {1})
-    assert eventually(lambda: "end employees" in journal.lines)
+    queue.write(journal.job("orders", hold=release), "orders", {1})
+    queue.write(journal.job("customers"), "customers", {1})
+    assert eventually(lambda: "end customers" in journal.lines)
     release.set()
     queue.wait()
 
 
 def test_writes_beyond_the_writers_wait_for_a_free_one() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
-    queue.write(journal.job("w1", hold=release), "answers", {1})
-    queue.write(journal.job("w2", hold=release), "answers", {2})
+    queue.write(journal.job("w1", hold=release), "orders", {1})
+    queue.write(journal.job("w2", hold=release), "orders", {2})
     threading.Timer(0.2, release.set).start()
-    queue.write(journal.job("w3"), "answers", {3})  # returns once w1 or w2 is done
+    queue.write(journal.job("w3"), "orders", {3})  # returns once w1 or w2 is done
     assert "end w1" in journal.lines or "end w2" in journal.lines
     queue.wait()
 
 
 def test_a_failed_write_stops_everything_after_it_and_is_raised() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=1), threading.Event()
-    queue.write(journal.job("bad", hold=release, fail=True), "answers", {1})
+    queue.write(journal.job("bad", hold=release, fail=True), "orders", {1})
     queue.after_writes(journal.job("state"))
     release.set()
     with pytest.raises(RuntimeError, match="bad failed"):
-        queue.write(journal.job("later"), "answers", {2})
+        queue.write(journal.job("later"), "orders", {2})
     with pytest.raises(RuntimeError, match="bad failed"):
         queue.wait()
     assert journal.lines == ["start bad"]
@@ -94,9 +94,9 @@ def test_a_failed_write_stops_everything_after_it_and_is_raised() -> None:
 
 def test_waiting_for_a_writer_returns_once_one_is_free() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
-    queue.write(journal.job("w1", hold=release), "answers", {1})
+    queue.write(journal.job("w1", hold=release), "orders", {1})
     queue.wait_for_writer()  # one of two is free
-    queue.write(journal.job("w2", hold=release), "answers", {2})
+    queue.write(journal.job("w2", hold=release), "orders", {2})
     threading.Timer(0.2, release.set).start()
     queue.wait_for_writer()
     assert "end w1" in journal.lines or "end w2" in journal.lines

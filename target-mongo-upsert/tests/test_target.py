@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -22,45 +24,45 @@ def stdout_states(stdout: str) -> list[dict[str, Any]]:
 
 
 def test_replay_writes_documents_keyed_by_id_as_received(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
-    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer")
     assert done.returncode == 0, done.stderr
-    answers = {d["_id"]: d for d in mongo_db["answers_export"].find()}
-    assert sorted(answers) == [1001, 1002, 1003]
-    assert answers[1001]["attributes"] == {"answerId": 1001, "answerScore": 7, "employeeId": "5001"}
+    orders = {d["_id"]: d for d in mongo_db["orders"].find()}
+    assert sorted(orders) == [1001, 1002, 1003]
+    assert orders[1001]["attributes"] == {"orderId": 1001, "amount": 7, "customerId": "5001"}
     # Unexpected types, unknown fields and unparseable dates are stored exactly as received.
-    assert answers[1003]["attributes"]["answerScore"] == "10"
-    assert answers[1003]["attributes"]["unknownExtra"] == {"nested": [1, 2]}
-    assert answers[1003]["fetched_at"] == "not a date"
-    assert all("first_seen_at" in d for d in answers.values())
+    assert orders[1003]["attributes"]["amount"] == "10"
+    assert orders[1003]["attributes"]["unknownExtra"] == {"nested": [1, 2]}
+    assert orders[1003]["fetched_at"] == "not a date"
+    assert all("first_seen_at" in d for d in orders.values())
     # The last version of a key inside one batch wins.
-    employees = list(mongo_db["employees"].find())
-    assert [(e["_id"], e["attributes"]["Department"]) for e in employees] == [(5001, "Sales")]
+    customers = list(mongo_db["customers"].find())
+    assert [(e["_id"], e["attributes"]["region"]) for e in customers] == [(5001, "Sales")]
 
 
 def test_state_is_saved_after_commit_and_emitted(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
-    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer")
     assert done.returncode == 0, done.stderr
     state = {d["_id"]: d for d in mongo_db["sync_state"].find()}
-    final = {"bookmarks": {"answers_export": {"replication_key": "_id", "replication_key_value": 1003},
-                           "employees": {"last_employee_id": 5001}}}  # fmt: skip
+    final = {"bookmarks": {"orders": {"replication_key": "_id", "replication_key_value": 1003},
+                           "customers": {"last_customer_id": 5001}}}  # fmt: skip
     assert state["singer_state"]["value"] == final
-    assert state["answers_export"]["last_answer_id"] == 1003
-    assert state["employees"]["last_employee_id"] == 5001
+    assert state["orders"]["last_order_id"] == 1003
+    assert state["customers"]["last_customer_id"] == 5001
     assert stdout_states(done.stdout)[-1] == final
-    assert stdout_states(done.stdout)[0]["bookmarks"]["answers_export"]["replication_key_value"] == 1002
+    assert stdout_states(done.stdout)[0]["bookmarks"]["orders"]["replication_key_value"] == 1002
 
 
 def test_same_input_twice_is_idempotent(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
-    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer", run_id="run-1")
-    snapshot = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("answers_export", "employees")}
-    second = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer", run_id="run-2")
+    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", run_id="run-1")
+    snapshot = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("orders", "customers")}
+    second = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", run_id="run-2")
     assert first.returncode == second.returncode == 0, second.stderr
-    again = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("answers_export", "employees")}
+    again = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("orders", "customers")}
     assert again == snapshot  # same documents, first_seen_at kept
     runs = {r["_id"]: r["counts"] for r in mongo_db["ingestion_runs"].find()}
-    assert runs["run-1"]["answers_export"]["upserted"] == 3
-    assert runs["run-2"]["answers_export"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0}
-    assert runs["run-2"]["employees"]["upserted"] == 0
+    assert runs["run-1"]["orders"]["upserted"] == 3
+    assert runs["run-2"]["orders"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0}
+    assert runs["run-2"]["customers"]["upserted"] == 0
 
 
 def test_composite_keys_are_joined(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
@@ -73,7 +75,7 @@ def test_record_without_key_fails_naming_stream_and_position(tmp_path: Path, mon
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "missing_key.singer")
     assert done.returncode != 0
     assert last_line(done.stderr) == (
-        "target-mongo-upsert: error: stream answers_export: record 2 has no value for key property '_id'"
+        "target-mongo-upsert: error: stream orders: record 2 has no value for key property '_id'"
     )
 
 
@@ -89,7 +91,7 @@ def test_unreachable_mongo_fails_fast_in_one_line_without_password(tmp_path: Pat
     started = time.monotonic()
     done = run_target(
         tmp_path, f"mongodb://ingest:S3cretPassw0rd@127.0.0.1:{port}/?directConnection=true", mongo_db.name,
-        DATA / "answers.singer", server_selection_timeout_ms=1500,
+        DATA / "orders.singer", server_selection_timeout_ms=1500,
     )  # fmt: skip
     assert done.returncode != 0
     assert time.monotonic() - started < 20
@@ -99,53 +101,51 @@ def test_unreachable_mongo_fails_fast_in_one_line_without_password(tmp_path: Pat
 
 
 def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
-    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "answers.singer")
+    first = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer")
     assert first.returncode == 0, first.stderr
     before = list(mongo_db["sync_state"].find())
     # A real write error: a unique index that the next batch violates.
-    mongo_db["answers_export"].create_index([("attributes.answerScore", ASCENDING)], unique=True, name="one_per_score")
-    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    mongo_db["orders"].create_index([("attributes.amount", ASCENDING)], unique=True, name="one_per_score")
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
     clash = [
         schema,
-        json.dumps(
-            {"type": "RECORD", "stream": "answers_export", "record": {"_id": 2001, "attributes": {"answerScore": 7}}}
-        ),
-        json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 2001}}}}),
+        json.dumps({"type": "RECORD", "stream": "orders", "record": {"_id": 2001, "attributes": {"amount": 7}}}),
+        json.dumps({"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": 2001}}}}),
     ]
     done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(clash) + "\n")
     assert done.returncode != 0
     assert last_line(done.stderr).startswith(
-        "target-mongo-upsert: error: bulk write to answers_export failed: "
+        "target-mongo-upsert: error: bulk write to orders failed: "
         "0 inserted, 0 matched, 0 modified, 1 errors; first: code 11000"
     )
     assert list(mongo_db["sync_state"].find()) == before
-    assert mongo_db["answers_export"].count_documents({"_id": 2001}) == 0
+    assert mongo_db["orders"].count_documents({"_id": 2001}) == 0
 
 
 def test_batch_files_are_loaded_whole_then_deleted(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
-    batch = tmp_path / "answers_export-1.jsonl"
-    batch.write_text("".join(json.dumps({"_id": i, "attributes": {"answerId": i}}) + "\n" for i in (5, 6, 5)))
-    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    batch = tmp_path / "orders-1.jsonl"
+    batch.write_text("".join(json.dumps({"_id": i, "attributes": {"orderId": i}}) + "\n" for i in (5, 6, 5)))
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
     messages = [
         schema,
         json.dumps(
             {
                 "type": "BATCH",
-                "stream": "answers_export",
+                "stream": "orders",
                 "encoding": {"format": "jsonl", "compression": "none"},
                 "manifest": [batch.as_uri()],
             }
         ),
-        json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 6}}}}),
+        json.dumps({"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": 6}}}}),
     ]
     done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(messages) + "\n", run_id="batch-run")
     assert done.returncode == 0, done.stderr
-    assert sorted(d["_id"] for d in mongo_db["answers_export"].find()) == [5, 6]
+    assert sorted(d["_id"] for d in mongo_db["orders"].find()) == [5, 6]
     assert not batch.exists()
-    assert mongo_db["sync_state"].find_one({"_id": "answers_export"})["last_answer_id"] == 6  # type: ignore[index]
+    assert mongo_db["sync_state"].find_one({"_id": "orders"})["last_order_id"] == 6  # type: ignore[index]
     run = mongo_db["ingestion_runs"].find_one({"_id": "batch-run"})
     assert run is not None
-    assert run["counts"]["answers_export"]["upserted"] == 2
+    assert run["counts"]["orders"]["upserted"] == 2
 
 
 def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
@@ -153,19 +153,19 @@ def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
 ) -> None:
     """A first sync inserts without looking keys up; a key already stored by an earlier batch comes
     back as a duplicate-key error and is updated instead."""
-    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
 
     def record(version: int) -> str:
-        return json.dumps({"type": "RECORD", "stream": "answers_export", "record": {"_id": 7, "v": version}})
+        return json.dumps({"type": "RECORD", "stream": "orders", "record": {"_id": 7, "v": version}})
 
-    state = json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": 7}}}})
+    state = json.dumps({"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": 7}}}})
     lines = [schema, record(1), state, record(2), state.replace("7}", '7, "again": 1}')]
     done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", run_id="repeat")
     assert done.returncode == 0, done.stderr
-    assert [(d["_id"], d["v"]) for d in mongo_db["answers_export"].find()] == [(7, 2)]
+    assert [(d["_id"], d["v"]) for d in mongo_db["orders"].find()] == [(7, 2)]
     run = mongo_db["ingestion_runs"].find_one({"_id": "repeat"})
     assert run is not None
-    assert run["counts"]["answers_export"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1}
+    assert run["counts"]["orders"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1}
 
 
 def batch_message(path: Path, rows: list[dict[str, Any]]) -> str:
@@ -173,15 +173,15 @@ def batch_message(path: Path, rows: list[dict[str, Any]]) -> str:
     return json.dumps(
         {
             "type": "BATCH",
-            "stream": "answers_export",
+            "stream": "orders",
             "encoding": {"format": "jsonl", "compression": "none"},
             "manifest": [path.as_uri()],
         }
     )
 
 
-def answers_state(last: int) -> str:
-    return json.dumps({"type": "STATE", "value": {"bookmarks": {"answers_export": {"replication_key_value": last}}}})
+def orders_state(last: int) -> str:
+    return json.dumps({"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": last}}}})
 
 
 @pytest.mark.parametrize("parallel_writes", [1, 3])
@@ -190,51 +190,88 @@ def test_batches_written_in_parallel_keep_the_last_version_of_a_key(
 ) -> None:
     """Pages written in parts of batch_size, several parts at once: every key ends at its last version,
     every file is deleted, and the last state is the last page's."""
-    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
     lines = [schema]
     for page in range(6):  # every page repeats the previous page's last key with a newer version
         rows = [{"_id": i, "v": page} for i in range(page * 100, page * 100 + 101)]
-        lines += [batch_message(tmp_path / f"answers_export-{page}.jsonl", rows), answers_state(page * 100 + 100)]
+        lines += [batch_message(tmp_path / f"orders-{page}.jsonl", rows), orders_state(page * 100 + 100)]
     done = run_target(
-        tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", batch_size=40, parallel_writes=parallel_writes
+        tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", batch_size_rows=40, parallel_writes=parallel_writes
     )
     assert done.returncode == 0, done.stderr
-    assert not list(tmp_path.glob("answers_export-*.jsonl"))
-    stored = {d["_id"]: d["v"] for d in mongo_db["answers_export"].find()}
+    assert not list(tmp_path.glob("orders-*.jsonl"))
+    stored = {d["_id"]: d["v"] for d in mongo_db["orders"].find()}
     assert len(stored) == 601
     assert all(stored[i] == min(i // 100, 5) for i in stored)  # 100, 200, ... hold the later page's version
-    assert stdout_states(done.stdout)[-1]["bookmarks"]["answers_export"]["replication_key_value"] == 600
+    assert stdout_states(done.stdout)[-1]["bookmarks"]["orders"]["replication_key_value"] == 600
 
 
 @pytest.mark.parametrize("parallel_writes", [1, 2])
 def test_a_failed_batch_stops_the_batches_and_states_after_it(
     tmp_path: Path, mongo_uri: str, mongo_db: Db, parallel_writes: int
 ) -> None:
-    mongo_db["answers_export"].insert_one({"_id": 1, "attributes": {"answerScore": 7}})
-    mongo_db["answers_export"].create_index([("attributes.answerScore", ASCENDING)], unique=True, name="one_per_score")
-    schema = (DATA / "answers.singer").read_text().splitlines()[0]
+    mongo_db["orders"].insert_one({"_id": 1, "attributes": {"amount": 7}})
+    mongo_db["orders"].create_index([("attributes.amount", ASCENDING)], unique=True, name="one_per_score")
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
     lines = [
         schema,
-        batch_message(tmp_path / "answers_export-1.jsonl", [{"_id": 10, "attributes": {"answerScore": 1}}]),
-        answers_state(10),
-        batch_message(tmp_path / "answers_export-2.jsonl", [{"_id": 20, "attributes": {"answerScore": 7}}]),
-        answers_state(20),
+        batch_message(tmp_path / "orders-1.jsonl", [{"_id": 10, "attributes": {"amount": 1}}]),
+        orders_state(10),
+        batch_message(tmp_path / "orders-2.jsonl", [{"_id": 20, "attributes": {"amount": 7}}]),
+        orders_state(20),
         *[
             line
             for n in range(3, 8)
             for line in (
-                batch_message(tmp_path / f"answers_export-{n}.jsonl", [{"_id": n * 10, "attributes": {}}]),
-                answers_state(n * 10),
+                batch_message(tmp_path / f"orders-{n}.jsonl", [{"_id": n * 10, "attributes": {}}]),
+                orders_state(n * 10),
             )
         ],
     ]
     done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", parallel_writes=parallel_writes)
     assert done.returncode == 1
-    assert last_line(done.stderr).startswith("target-mongo-upsert: error: bulk write to answers_export failed")
-    assert mongo_db["sync_state"].find_one({"_id": "answers_export"})["last_answer_id"] == 10  # type: ignore[index]
-    emitted = [s["bookmarks"]["answers_export"]["replication_key_value"] for s in stdout_states(done.stdout)]
+    assert last_line(done.stderr).startswith("target-mongo-upsert: error: bulk write to orders failed")
+    assert mongo_db["sync_state"].find_one({"_id": "orders"})["last_order_id"] == 10  # type: ignore[index]
+    emitted = [s["bookmarks"]["orders"]["replication_key_value"] for s in stdout_states(done.stdout)]
     assert emitted == [10]
     if parallel_writes == 1:  # in sequence nothing after the failure starts; with more writers a page
         # being written at that moment may still land (harmless: no state covers it)
-        assert mongo_db["answers_export"].count_documents({"_id": {"$gte": 30}}) == 0
-    assert (tmp_path / "answers_export-2.jsonl").exists()  # kept: it was never committed
+        assert mongo_db["orders"].count_documents({"_id": {"$gte": 30}}) == 0
+    assert (tmp_path / "orders-2.jsonl").exists()  # kept: it was never committed
+
+
+def test_indexes_come_from_the_config_for_one_collection_and_for_every_one(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    indexes = {"orders": ["attributes.customerId"], "*": ["fetched_at"]}
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", indexes=indexes)
+    assert done.returncode == 0, done.stderr
+
+    def indexed(name: str) -> set[str]:
+        return {key for index in mongo_db[name].index_information().values() for key, _ in index["key"]} - {"_id"}
+
+    assert indexed("orders") == {"attributes.customerId", "fetched_at"}
+    assert indexed("customers") == {"fetched_at"}
+
+
+def test_about_advertises_only_what_the_target_honours() -> None:
+    about = json.loads(
+        subprocess.run(
+            [sys.executable, "-m", "target_mongo_upsert", "--about", "--format", "json"],
+            capture_output=True, text=True, check=True,
+        ).stdout
+    )  # fmt: skip
+    assert set(about["capabilities"]) == {"about", "batch", "structured-logging", "validate-records"}
+    settings = set(about["settings"]["properties"])
+    assert "batch_size_rows" in settings
+    assert not settings & {"load_method", "add_record_metadata", "batch_size", "stream_maps", "flattening_enabled"}
+
+
+def test_summary_file_records_success_or_the_error(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    summary = tmp_path / "out.json"
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", summary_path=str(summary))
+    assert done.returncode == 0, done.stderr
+    assert json.loads(summary.read_text()) == {"error": None}
+    failed = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "missing_key.singer", summary_path=str(summary))
+    assert failed.returncode == 1
+    assert json.loads(summary.read_text()) == {"error": "stream orders: record 2 has no value for key property '_id'"}
