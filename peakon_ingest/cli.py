@@ -11,22 +11,38 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import PyMongoError
 
-from peakon_ingest import report
+from peakon_ingest import __version__, report
 from peakon_ingest.daemon import exec_supercronic, supercronic, write_crontab
 from peakon_ingest.ingest import Ingest, IngestOptions, open_database, parse_streams
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
+from peakon_ingest.logs import setup_logging
 from peakon_ingest.runs import recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Workday Peakon data into MongoDB.")
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="Workday Peakon data into MongoDB.",
+    context_settings={"help_option_names": ["-h", "--help"]},
+)
 log = logging.getLogger("peakon_ingest")
 T = TypeVar("T")
 
 EXIT_OK, EXIT_FAILED, EXIT_CONFIG = 0, 1, 2
 
 
+def _print_version(value: bool) -> None:
+    if value:
+        typer.echo(f"peakon-ingest {__version__}")
+        raise typer.Exit
+
+
 @app.callback()
-def _root() -> None:
+def _root(
+    version: Annotated[
+        bool, typer.Option("--version", callback=_print_version, is_eager=True, help="Print the version and exit.")
+    ] = False,
+) -> None:
     """Workday Peakon data into MongoDB, kept fresh every week."""
 
 
@@ -43,15 +59,9 @@ def configured(action: Callable[[], T]) -> T:
         raise fail(str(err), EXIT_CONFIG) from None
 
 
-def setup_logging(level: str) -> None:
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)s %(message)s", force=True)
-    # pymongo logs whole commands at DEBUG, stored bearer tokens included: never below WARNING.
-    logging.getLogger("pymongo").setLevel(max(logging.getLevelName(level), logging.WARNING))
-
-
 def settings_or_exit() -> Settings:
     settings = configured(load_settings)
-    setup_logging(settings.log_level)
+    setup_logging(settings.log_level, settings.log_format)
     return settings
 
 
@@ -77,7 +87,10 @@ def ingest(
         raise fail(str(err), EXIT_FAILED) from None
     except PyMongoError as err:
         raise fail(f"MongoDB failed during the run ({type(err).__name__})", EXIT_FAILED) from None
-    if options.dry_run:
+    if settings.log_format == "json":  # the outcome as one more JSON line, not a table
+        counts = dict(result.records) if options.dry_run else (document or {}).get("counts") or {}
+        log.info("run %s finished", job.run_id, extra={"run_id": job.run_id, "ok": result.ok, "counts": counts})
+    elif options.dry_run:
         report.console.print(report.dry_run_table(result.records))
     elif document is not None:
         report.console.print(
@@ -116,7 +129,8 @@ def daemon(
     """Check settings and MongoDB, ingest once if RUN_ON_START, then run the schedule with supercronic."""
     settings = settings_or_exit()
     executable = configured(lambda: supercronic(settings))
-    configured(settings.app_token)
+    configured(settings.tap_settings)
+    configured(settings.target_settings)
     client, _ = configured(lambda: open_database(settings))
     client.close()
     if settings.run_on_start:

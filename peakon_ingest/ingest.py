@@ -18,7 +18,7 @@ from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest.lock import IngestLock
 from peakon_ingest.pipeline import Pipeline, PipelineResult
-from peakon_ingest.redaction import stream_maps
+from peakon_ingest.plugin_settings import TARGET_EXTRAS
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
 from peakon_ingest.settings import ConfigError, Settings
 from peakon_ingest.tokens import store_token, stored_token
@@ -72,33 +72,20 @@ class Ingest:
         self.settings = settings
         self.options = options
         self.run_id = str(uuid.uuid4())
-        self.app_token = settings.app_token()  # a missing token is a configuration error, before any I/O
+        # A missing token or a bad variable is a configuration error, before any I/O.
+        self.tap_settings = settings.tap_settings()
+        self.target_settings = settings.target_settings()
 
     def tap_config(self, bearer_token: str | None) -> dict[str, Any]:
-        s = self.settings
-        config: dict[str, Any] = {
-            "app_token": self.app_token,
-            "base_url": s.peakon_base_url,
-            "company_id": s.peakon_company_id,
-            "engagement_group": s.peakon_engagement_group,
-            "per_page": s.peakon_per_page,
-            "timeout_seconds": s.http_timeout_seconds,
-            "max_requests_per_hour": s.peakon_max_requests_per_hour,
-            "max_retries": s.peakon_max_retries,
-            "backoff_base_seconds": s.peakon_backoff_base_seconds,
-            "max_retry_wait_seconds": s.peakon_max_retry_wait_seconds,
-            "run_id": self.run_id,
-        }
+        config: dict[str, Any] = {**self.tap_settings, "run_id": self.run_id}
         if bearer_token:
             config["bearer_token"] = bearer_token
-        if s.redact_fields():
-            config["stream_maps"] = stream_maps(s.redact_fields(), s.peakon_redact_mode)
         return config
 
     def target_config(self) -> dict[str, Any]:
         return {
-            "mongo_uri": self.settings.mongo_uri.get_secret_value(),
-            "database": self.settings.mongo_db,
+            **self.target_settings,
+            **TARGET_EXTRAS,
             "run_id": self.run_id,
             "server_selection_timeout_ms": int(self.settings.mongo_timeout_seconds * 1000),
         }
@@ -113,11 +100,13 @@ class Ingest:
     def _execute(self, db: Database[dict[str, Any]], *, write: bool, heartbeat: Callable[[], None]) -> PipelineResult:
         """The tap (and, unless a dry run, the target) from the stored token and bookmarks."""
         pipeline = Pipeline(
-            tap_config=self.tap_config(stored_token(db, self.settings.peakon_base_url)),
+            tap_config=self.tap_config(stored_token(db, self.settings.base_url)),
             target_config=self.target_config() if write else None,
             state=None if self.options.full_sync else load_state(db[STATE_COLLECTION]),
             streams=self.options.streams,
             heartbeat=heartbeat,
+            log_format=self.settings.log_format,
+            log_level=self.settings.log_level,
         )
         with stop_on_signals(pipeline):
             return pipeline.run()
@@ -138,7 +127,7 @@ class Ingest:
                 "run %s: %s sync from %s into %s",
                 self.run_id,
                 mode,
-                self.settings.peakon_base_url,
+                self.settings.base_url,
                 self.settings.mongo_db,
             )
             try:
@@ -147,8 +136,8 @@ class Ingest:
                 finish_run(db, self.run_id, status="failure", error=f"peakon-ingest failed: {type(err).__name__}")
                 raise
             if result.new_bearer_token:
-                store_token(db, self.settings.peakon_base_url, result.new_bearer_token)
-            summary = result.tap.summary
+                store_token(db, self.settings.base_url, result.new_bearer_token)
+            summary = result.tap
             document = finish_run(
                 db,
                 self.run_id,

@@ -11,7 +11,6 @@ import ctypes
 import json
 import logging
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -19,20 +18,18 @@ import sys
 import tempfile
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
 import msgspec
-from tap_peakon.names import SUMMARY_PREFIX
 from tap_peakon.private_files import write_private
 
+from peakon_ingest.logs import child_log_config, forward
+
 log = logging.getLogger("peakon_ingest")
-# The last line of a Python traceback: "package.module.SomeError: what went wrong".
-EXCEPTION_LINE = re.compile(r"^(?:[\w.]+\.)?(\w+(?:Error|Exception)): (?P<message>.+)$")
-TARGET_ERROR_PREFIX = "target-mongo-upsert: error: "
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
 # Pages of answers written by the tap and not yet loaded by the target: enough to keep both busy,
 # few enough that a slow MongoDB never fills the disk (a page of 10,000 answers is about 7 MB).
@@ -46,33 +43,13 @@ class _Envelope(msgspec.Struct):
     stream: str | None = None
 
 
-@dataclass
-class ProcessLog:
-    """What one child said on stderr that matters: its error, its summary, its last lines."""
-
-    name: str
-    error: str | None = None
-    summary: dict[str, Any] = field(default_factory=dict)
-    tail: deque[str] = field(default_factory=lambda: deque(maxlen=40))
-
-    def consume(self, line: str) -> None:
-        line = line.rstrip("\n")
-        self.tail.append(line)
-        parts = line.split(" | ", 3)
-        message = parts[3].strip() if len(parts) == 4 else line  # noqa: PLR2004 - the SDK's log format
-        level = parts[1].strip() if len(parts) == 4 else ""  # noqa: PLR2004
-        if message.startswith(SUMMARY_PREFIX):
-            self.summary = json.loads(message.removeprefix(SUMMARY_PREFIX))
-        elif line.startswith(TARGET_ERROR_PREFIX):
-            self.error = line.removeprefix(TARGET_ERROR_PREFIX)
-        elif (match := EXCEPTION_LINE.match(line)) and self.error is None:
-            self.error = match["message"]
-        elif "METRIC" in message:
-            return
-        elif " page " in message or level == "WARNING":
-            log.log(logging.WARNING if level == "WARNING" else logging.INFO, "%s: %s", self.name, message)
-        elif level in {"ERROR", "CRITICAL"}:
-            log.debug("%s: %s", self.name, message)
+def read_summary(path: Path) -> dict[str, Any]:
+    """A child's summary file (its contract with us), or {} when it ended before writing one."""
+    try:
+        summary = msgspec.json.decode(path.read_bytes())
+    except (OSError, msgspec.DecodeError):
+        return {}
+    return summary if isinstance(summary, dict) else {}
 
 
 @dataclass
@@ -80,8 +57,8 @@ class PipelineResult:
     tap_exit: int | None = None
     target_exit: int | None = None
     interrupted: bool = False
-    tap: ProcessLog = field(default_factory=lambda: ProcessLog("tap"))
-    target: ProcessLog = field(default_factory=lambda: ProcessLog("target"))
+    tap: dict[str, Any] = field(default_factory=dict)  # the tap's summary file
+    target: dict[str, Any] = field(default_factory=dict)  # the target's summary file
     records: Counter[str] = field(default_factory=Counter)
     new_bearer_token: str | None = None
 
@@ -96,8 +73,8 @@ class PipelineResult:
         if self.interrupted:
             return "interrupted"
         return (
-            self.target.error
-            or self.tap.error
+            self.target.get("error")
+            or self.tap.get("error")
             or f"{_ended('tap', self.tap_exit)}, {_ended('target', self.target_exit)}"
         )
 
@@ -137,6 +114,8 @@ class Pipeline:
         streams: list[str] | None,
         heartbeat: Callable[[], None] = lambda: None,
         heartbeat_seconds: float = 60.0,
+        log_format: str = "text",
+        log_level: str = "INFO",
     ) -> None:
         self.tap_config = tap_config
         self.target_config = target_config
@@ -144,6 +123,8 @@ class Pipeline:
         self.streams = streams
         self.heartbeat = heartbeat
         self.heartbeat_seconds = heartbeat_seconds
+        self.structured = log_format == "json"
+        self.log_level = log_level
         self._stop = threading.Event()
 
     def request_stop(self) -> None:
@@ -156,7 +137,7 @@ class Pipeline:
 
     def _tap_command(self, work: Path) -> list[str]:
         token_cache = work / "bearer-token"
-        config = {**self.tap_config, "token_cache_path": str(token_cache)}
+        config = {**self.tap_config, "token_cache_path": str(token_cache), "summary_path": str(work / "tap.out.json")}
         if self.streams:
             config["streams"] = self.streams
         if self.target_config is not None:
@@ -183,6 +164,8 @@ class Pipeline:
     def _run(self, work: Path) -> PipelineResult:
         result = PipelineResult()
         env = {k: v for k, v in os.environ.items() if k not in SECRET_ENV}
+        if self.structured:
+            env["SINGER_SDK_LOG_CONFIG"] = str(child_log_config(work / "logging.json", self.log_level))
         tap = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             self._tap_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - no thread of ours exists yet
@@ -191,26 +174,38 @@ class Pipeline:
         assert tap.stderr is not None
         target: subprocess.Popen[bytes] | None = None
         if self.target_config is not None:
-            target_config = write_private(work / "target.json", json.dumps(self.target_config))
+            config = {**self.target_config, "summary_path": str(work / "target.out.json")}
+            target_config = write_private(work / "target.json", json.dumps(config))
             target = subprocess.Popen(  # noqa: S603
                 [sys.executable, "-m", "target_mongo_upsert", "--config", str(target_config)],
                 stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - the readers start below
             )  # fmt: skip
             tap.stdout.close()  # the target owns the read end now: it sees EOF when the tap exits
-        readers = [_follow(tap.stderr, result.tap)]
+        readers = [self._follow(tap.stderr, "tap")]
         if target is None:  # dry run: count what the tap emits, write nothing
             readers.append(_count_records(tap.stdout, result.records))
         else:
             assert target.stderr is not None
-            readers.append(_follow(target.stderr, result.target))
+            readers.append(self._follow(target.stderr, "target"))
         self._wait(tap, target, result)
         for reader in readers:
             reader.join(timeout=30)
+        result.tap = read_summary(work / "tap.out.json")
+        result.target = read_summary(work / "target.out.json")
         token_file = work / "bearer-token"
         if token_file.exists():
             result.new_bearer_token = token_file.read_text(encoding="utf-8").strip() or None
         return result
+
+    def _follow(self, stream: IO[bytes], child: str) -> threading.Thread:
+        def pump() -> None:
+            for raw in stream:
+                forward(child, raw.decode("utf-8", "replace"), structured=self.structured)
+
+        thread = threading.Thread(target=pump, daemon=True)
+        thread.start()
+        return thread
 
     def _wait(
         self, tap: subprocess.Popen[bytes], target: subprocess.Popen[bytes] | None, result: PipelineResult
@@ -237,16 +232,6 @@ class Pipeline:
                 (last if last.poll() is None else tap).wait(timeout=0.1)
         result.tap_exit = tap.returncode
         result.target_exit = None if target is None else target.returncode
-
-
-def _follow(stream: IO[bytes], sink: ProcessLog) -> threading.Thread:
-    def pump() -> None:
-        for raw in stream:
-            sink.consume(raw.decode("utf-8", "replace"))
-
-    thread = threading.Thread(target=pump, daemon=True)
-    thread.start()
-    return thread
 
 
 def _count_records(stream: IO[bytes], counts: Counter[str]) -> threading.Thread:

@@ -1,13 +1,26 @@
-"""The operator's settings: environment variables (and `.env`), each with its default."""
+"""The operator's settings: environment variables (and `.env`).
+
+Variables that configure a plugin are kept as text here and mapped onto the plugin's setting by
+`plugin_settings.TABLE`: type, default and bounds are the plugin's. The others belong to the
+operator and are defined below with their defaults.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from croniter import croniter
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+from pymongo.errors import ConfigurationError, InvalidURI
+from pymongo.uri_parser import parse_uri
+
+from peakon_ingest import plugin_settings
+from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
+
+MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
+FORBIDDEN_IN_DB_NAME = set('/\\. "$')
 
 
 class ConfigError(ValueError):
@@ -17,48 +30,53 @@ class ConfigError(ValueError):
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
 
-    peakon_base_url: str = "https://pax8inc.peakon.com/api/v1"
+    # -- mapped onto tap-peakon's settings (plugin_settings.TABLE); the tap's defaults apply ------
     peakon_app_token: SecretStr | None = None
+    peakon_base_url: str | None = None
+    peakon_company_id: str | None = None
+    peakon_engagement_group: str | None = None
+    peakon_per_page: str | None = None
+    peakon_max_requests_per_hour: str | None = None
+    peakon_max_retries: str | None = None
+    peakon_backoff_base_seconds: str | None = None
+    peakon_max_retry_wait_seconds: str | None = None
+    http_timeout_seconds: str | None = None
+    peakon_redact_fields: str | None = None
+    peakon_redact_mode: str | None = None
+    # -- the operator's own (MONGO_URI and MONGO_DB are also mapped onto the target's settings) ----
     peakon_app_token_file: Path | None = None
-    peakon_company_id: int = Field(22182, gt=0)
-    peakon_engagement_group: str = Field("engagement", min_length=1)
-    peakon_per_page: int = Field(10000, ge=1, le=20000)
-    peakon_max_requests_per_hour: int = Field(5000, ge=1)
-    peakon_max_retries: int = Field(8, ge=0)
-    peakon_backoff_base_seconds: float = Field(2.0, ge=0)
-    peakon_max_retry_wait_seconds: float = Field(900.0, ge=0)
-    http_timeout_seconds: float = Field(60.0, gt=0)
     mongo_uri: SecretStr = SecretStr("mongodb://mongo:27017")
-    mongo_db: str = Field("peakon", min_length=1, pattern=r"^[^/\\. \"$]+$")
+    mongo_db: str = Field("peakon", min_length=1)
     mongo_timeout_seconds: float = Field(10.0, gt=0)
     schedule_cron: str = "0 3 * * 1"
     run_on_start: bool = True
     full_sync: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["text", "json"] = "text"
     supercronic_path: str = "supercronic"
     lock_ttl_seconds: float = Field(900.0, gt=0)
-    peakon_redact_fields: str = ""
-    peakon_redact_mode: Literal["remove", "hash"] = "remove"
 
-    @field_validator("peakon_redact_fields")
+    @field_validator("mongo_uri")
     @classmethod
-    def _field_names(cls, value: str) -> str:
-        names = [name.strip() for name in value.split(",") if name.strip()]
-        if any(not name.replace("_", "").replace("-", "").isalnum() for name in names):
-            msg = "expected comma-separated field names such as accountEmail,answerComment"
-            raise ValueError(msg)
-        return ",".join(names)
+    def _mongo_uri(cls, value: SecretStr) -> SecretStr:
+        uri = value.get_secret_value()
+        problem = "expected a mongodb:// or mongodb+srv:// URI"
+        if not uri.startswith(MONGO_SCHEMES):
+            raise ValueError(problem)
+        if uri.startswith("mongodb://"):  # an SRV URI is resolved through DNS: checked on connecting
+            try:
+                parse_uri(uri, validate=False)
+            except (InvalidURI, ConfigurationError, ValueError):
+                raise ValueError(problem) from None
+        return value
 
-    def redact_fields(self) -> list[str]:
-        return [name for name in self.peakon_redact_fields.split(",") if name]
-
-    @field_validator("peakon_base_url")
+    @field_validator("mongo_db")
     @classmethod
-    def _http_url(cls, value: str) -> str:
-        if not value.startswith(("http://", "https://")):
-            msg = "expected an http(s) URL such as https://<subdomain>.peakon.com/api/v1"
+    def _db_name(cls, value: str) -> str:
+        if FORBIDDEN_IN_DB_NAME & set(value):
+            msg = "a MongoDB database name without spaces, dots, slashes, quotes or $"
             raise ValueError(msg)
-        return value.rstrip("/")
+        return value
 
     @field_validator("schedule_cron")
     @classmethod
@@ -68,7 +86,7 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
-    @field_validator("log_level", "peakon_redact_mode", mode="before")
+    @field_validator("log_level", "log_format", mode="before")
     @classmethod
     def _case(cls, value: object, info: ValidationInfo) -> object:
         if not isinstance(value, str):
@@ -92,6 +110,32 @@ class Settings(BaseSettings):
         msg = "PEAKON_APP_TOKEN: required (the Peakon application token), or PEAKON_APP_TOKEN_FILE"
         raise ConfigError(msg)
 
+    def _variables(self) -> dict[str, str | None]:
+        values: dict[str, str | None] = {}
+        for variable in plugin_settings.VARIABLES:
+            value = getattr(self, variable.lower())
+            values[variable] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return values
+
+    def tap_settings(self) -> dict[str, Any]:
+        """tap-peakon's settings from the mapped variables (the token from its file too)."""
+        try:
+            return plugin_settings.plugin_config(TAP, {**self._variables(), "PEAKON_APP_TOKEN": self.app_token()})
+        except SettingError as err:
+            raise ConfigError(str(err)) from None
+
+    def target_settings(self) -> dict[str, Any]:
+        try:
+            return plugin_settings.plugin_config(TARGET, self._variables())
+        except SettingError as err:
+            raise ConfigError(str(err)) from None
+
+    @property
+    def base_url(self) -> str:
+        """The Peakon API root in use: PEAKON_BASE_URL, else the tap's default."""
+        value = self.peakon_base_url or plugin_settings.default(TAP, "PEAKON_BASE_URL")
+        return str(value).rstrip("/")
+
 
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Settings from the environment, or a one-line ConfigError naming the first bad variable."""
@@ -101,6 +145,7 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         given = first.get("input")
-        shown = "" if name in {"PEAKON_APP_TOKEN", "MONGO_URI"} or isinstance(given, dict) else f" (got {given!r})"
+        secret = name in {"PEAKON_APP_TOKEN", "MONGO_URI"}
+        shown = "" if secret or isinstance(given, dict) else f" (got {given!r})"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name}: {message}{shown}") from None

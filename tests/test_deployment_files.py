@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 from peakon_simulator.testing import shared_file
 
+from peakon_ingest.plugin_settings import TABLE, default
 from peakon_ingest.settings import Settings
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -52,14 +53,17 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
     for line in lines:
         if match := re.match(r"^#?\s*([A-Z_]+)=(.*)$", line):
             documented[match[1]] = match[2]
-    defaults = Settings.model_fields
-    assert set(documented) == {name.upper() for name in defaults}
-    for name, field in defaults.items():
-        if field.default is None or name in {"peakon_app_token", "mongo_uri"}:
+    fields = Settings.model_fields
+    assert set(documented) == {name.upper() for name in fields}
+    for name, field in fields.items():
+        variable = name.upper()
+        if variable in {"PEAKON_APP_TOKEN", "MONGO_URI", "PEAKON_APP_TOKEN_FILE"}:
             continue
-        default = field.default
-        shown = str(default).lower() if isinstance(default, bool) else str(default)
-        assert documented[name.upper()] in {shown, shown.removesuffix(".0")}, name
+        # A variable mapped onto a plugin setting shows the plugin's default; the others the operator's.
+        mapped = next((plugin for plugin, rows in TABLE.items() if any(m.variable == variable for m in rows)), None)
+        value = default(mapped, variable) if mapped and field.default is None else field.default
+        shown = "" if value is None else str(value).lower() if isinstance(value, bool) else str(value)
+        assert documented[variable] in {shown, shown.removesuffix(".0")}, variable
 
 
 def test_crontab_carries_the_default_schedule() -> None:

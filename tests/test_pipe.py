@@ -12,6 +12,8 @@ from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from peakon_simulator.testing import SimulatorFactory
 from pymongo.database import Database
 
+from peakon_ingest.plugin_settings import TARGET_EXTRAS
+
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
 
 
@@ -21,7 +23,7 @@ def pipe(
     tap_config = tmp_path / "tap.json"
     tap_config.write_text(json.dumps({"app_token": DEFAULT_APP_TOKEN, "base_url": sim.base_url, "per_page": 1000}))
     target_config = tmp_path / "target.json"
-    target_config.write_text(json.dumps({"mongo_uri": mongo_uri, "database": database}))
+    target_config.write_text(json.dumps({"mongo_uri": mongo_uri, "database": database, **TARGET_EXTRAS}))
     tap_args = [sys.executable, "-m", "tap_peakon", "--config", str(tap_config)]
     if state is not None:
         (tmp_path / "state.json").write_text(json.dumps(state))

@@ -20,14 +20,19 @@ Db = Database[dict[str, Any]]
 @pytest.mark.parametrize(
     ("variable", "value", "expected"),
     [
-        ("PEAKON_COMPANY_ID", "acme", "PEAKON_COMPANY_ID: Input should be a valid integer"),
-        ("PEAKON_PER_PAGE", "0", "PEAKON_PER_PAGE: Input should be greater than or equal to 1"),
-        ("PEAKON_PER_PAGE", "20001", "PEAKON_PER_PAGE: Input should be less than or equal to 20000"),
+        ("PEAKON_COMPANY_ID", "acme", "PEAKON_COMPANY_ID: expected a whole number (got 'acme')"),
+        ("PEAKON_PER_PAGE", "0", "PEAKON_PER_PAGE: 0 is less than the minimum of 1 (got '0')"),
+        ("PEAKON_PER_PAGE", "20001", "PEAKON_PER_PAGE: 20001 is greater than the maximum of 20000"),
+        ("PEAKON_REDACT_MODE", "blur", "PEAKON_REDACT_MODE: 'blur' is not one of ['remove', 'hash']"),
+        ("PEAKON_REDACT_FIELDS", "a b", "PEAKON_REDACT_FIELDS: expected comma-separated field names"),
         ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a 5-field cron expression"),
         ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an http(s) URL"),
-        ("HTTP_TIMEOUT_SECONDS", "soon", "HTTP_TIMEOUT_SECONDS: Input should be a valid number"),
+        ("HTTP_TIMEOUT_SECONDS", "soon", "HTTP_TIMEOUT_SECONDS: expected a number (got 'soon')"),
         ("RUN_ON_START", "perhaps", "RUN_ON_START: Input should be a valid boolean"),
-        ("MONGO_URI", "postgres://nope", "MONGO_URI: MONGO_URI is not a valid MongoDB URI"),
+        ("LOG_FORMAT", "xml", "LOG_FORMAT: Input should be 'text' or 'json'"),
+        ("MONGO_URI", "postgres://nope", "MONGO_URI: expected a mongodb:// or mongodb+srv:// URI"),
+        ("MONGO_URI", "mongodb://a:b@host:notaport", "MONGO_URI: expected a mongodb:// or mongodb+srv:// URI"),
+        ("MONGO_DB", "my.db", "MONGO_DB: a MongoDB database name without spaces"),
         ("PEAKON_APP_TOKEN_FILE", "/nonexistent/token", "PEAKON_APP_TOKEN_FILE: cannot read /nonexistent/token"),
     ],
 )
@@ -42,6 +47,8 @@ def test_bad_setting_exits_2_naming_the_variable(
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1
     assert lines[0].startswith(f"peakon-ingest: error: {expected}")
+    assert "^" not in lines[0]  # never a raw regular expression
+    assert "notaport" not in lines[0] or variable != "MONGO_URI"  # a URI may carry a password: never shown
     assert mongo_db.list_collection_names() == []
 
 
@@ -139,3 +146,15 @@ def test_runs_and_status_show_the_history(
     assert status.returncode == 0
     assert "last_answer_id=" in status.stdout
     assert "last_employee_id=5249" in status.stdout
+
+
+def test_version_and_short_help(tmp_path: Path, mongo_uri: str) -> None:
+    from peakon_ingest import __version__  # noqa: PLC0415
+
+    env = cli_env(None, mongo_uri, "unused")
+    version = run_cli(["--version"], env, tmp_path)
+    assert (version.returncode, version.stdout.strip()) == (0, f"peakon-ingest {__version__}")
+    for args in (["-h"], ["ingest", "-h"]):
+        shown = run_cli(args, env, tmp_path)
+        assert shown.returncode == 0, shown.stderr
+        assert "Usage:" in shown.stdout

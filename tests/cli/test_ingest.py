@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import signal
 import time
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -50,8 +52,15 @@ def test_second_run_adds_nothing_and_fetches_only_new_answers(
 ) -> None:
     env = cli_env(simulator, mongo_uri, mongo_db.name)
     assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    control(simulator, "DELETE", "requests")
     again = run_cli(["ingest"], env, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
+    # As few requests as the API allows: one export page, one employees page, the drivers, the
+    # context scores and one per driver; the stored bearer token is reused, no exchange.
+    paths = Counter(r["path"].removeprefix("/api/v1") for r in control(simulator, "GET", "requests")["requests"])
+    assert paths["/answers/export"] == paths["/employees"] == paths["/engagement/drivers"] == 1
+    assert sum(n for path, n in paths.items() if path.startswith("/scores/")) == 1 + 18
+    assert sum(paths.values()) == 22
     assert counts(mongo_db) == EXPECTED
     second = runs(mongo_db)[-1]
     assert "answers_export" not in second["counts"]  # the bookmark meant nothing new was asked for
@@ -175,3 +184,21 @@ def test_sigterm_stops_after_the_current_page_and_marks_the_run_interrupted(
     assert bookmark is not None
     # The bookmark is never ahead of the data: everything up to it is stored.
     assert mongo_db["answers_export"].count_documents({"_id": {"$lte": bookmark["last_answer_id"]}}) == written
+
+
+def test_json_logs_are_one_object_per_line_and_the_run_record_keeps_requests_and_retries(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    control(simulator, "POST", "faults", {"kind": "status", "status": 503, "times": 2, "path": "/answers/export"})
+    done = run_cli(["ingest"], cli_env(simulator, mongo_uri, mongo_db.name, LOG_FORMAT="json"), tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [json.loads(line) for line in done.stderr.splitlines()]  # each line one JSON object
+    assert all(isinstance(line, dict) and {"time", "level", "message"} <= set(line) for line in lines)
+    assert {line.get("child") for line in lines} >= {"tap", "target"}  # the children's lines too
+    assert any(line.get("child") == "tap" and "answers_export page 3" in line["message"] for line in lines)
+    (run,) = runs(mongo_db)
+    assert run["requests"] == len(control(simulator, "GET", "requests")["requests"])
+    assert run["retries"] == 2
+    assert run["counts"]["answers_export"]["records"] == 2500
+    assert done.stdout == ""  # no table: the outcome is a log line
+    assert lines[-1]["counts"]["answers_export"]["records"] == 2500

@@ -1,0 +1,153 @@
+"""The one table from the operator's environment variables to the plugins' settings.
+
+Each plugin setting is defined once, in its plugin (type, default, bounds, description: see
+`tap-peakon --about`). The operator only maps a variable onto it, turns the variable's text into the
+setting's JSON type, and checks it against the plugin's own schema, so a bad value is one line
+naming the variable. `meltano.yml` is generated from this table (`python -m peakon_ingest.meltano_project`).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft7Validator
+from tap_peakon.config_checks import base_url_problem, redact_fields_problem
+
+
+@dataclass(frozen=True)
+class Mapped:
+    variable: str
+    setting: str
+    # A check of the plugin's own beyond its JSON schema: the problem in words, or None.
+    check: Callable[[Any], str | None] | None = None
+
+
+TAP = "tap-peakon"
+TARGET = "target-mongo-upsert"
+TABLE: dict[str, tuple[Mapped, ...]] = {
+    TAP: (
+        Mapped("PEAKON_APP_TOKEN", "app_token"),
+        Mapped("PEAKON_BASE_URL", "base_url", base_url_problem),
+        Mapped("PEAKON_COMPANY_ID", "company_id"),
+        Mapped("PEAKON_ENGAGEMENT_GROUP", "engagement_group"),
+        Mapped("PEAKON_PER_PAGE", "per_page"),
+        Mapped("PEAKON_MAX_REQUESTS_PER_HOUR", "max_requests_per_hour"),
+        Mapped("PEAKON_MAX_RETRIES", "max_retries"),
+        Mapped("PEAKON_BACKOFF_BASE_SECONDS", "backoff_base_seconds"),
+        Mapped("PEAKON_MAX_RETRY_WAIT_SECONDS", "max_retry_wait_seconds"),
+        Mapped("HTTP_TIMEOUT_SECONDS", "timeout_seconds"),
+        Mapped("PEAKON_REDACT_FIELDS", "redact_fields", redact_fields_problem),
+        Mapped("PEAKON_REDACT_MODE", "redact_mode"),
+    ),
+    TARGET: (
+        Mapped("MONGO_URI", "mongo_uri"),
+        Mapped("MONGO_DB", "database"),
+    ),
+}
+# What the operator passes the target for Peakon's collections (the target itself is generic).
+TARGET_EXTRAS: dict[str, Any] = {
+    "indexes": {
+        "answers_export": ["attributes.responseAnsweredAt", "attributes.employeeId", "attributes.questionId"],
+        "scores_contexts": ["attributes.scores.time"],
+        "scores_by_driver": ["attributes.scores.time"],
+        "*": ["run_id"],
+    },
+    "readable_bookmarks": [
+        {"stream": "answers_export", "key": "replication_key_value", "field": "last_answer_id"},
+        {"stream": "employees", "key": "last_employee_id", "field": "last_employee_id"},
+    ],
+}
+
+
+class SettingError(ValueError):
+    """A variable's value does not fit its plugin setting; the message names the variable."""
+
+
+@cache
+def plugin_schema(plugin: str) -> dict[str, Any]:
+    """The plugin's config schema (imported lazily: the SDK costs a few tenths of a second)."""
+    if plugin == TAP:
+        from tap_peakon.tap import TapPeakon  # noqa: PLC0415
+
+        return dict(TapPeakon.config_jsonschema)
+    from target_mongo_upsert.target import TargetMongoUpsert  # noqa: PLC0415
+
+    return dict(TargetMongoUpsert.config_jsonschema)
+
+
+def _types(prop: Mapping[str, Any]) -> list[str]:
+    kind = prop.get("type", [])
+    if "anyOf" in prop:
+        return [t for option in prop["anyOf"] for t in _types(option)]
+    return [kind] if isinstance(kind, str) else list(kind)
+
+
+def parse(text: str, prop: Mapping[str, Any]) -> Any:
+    """The text of an environment variable as the setting's JSON type."""
+    kinds = _types(prop)
+    value = text.strip()
+    if "string" in kinds:
+        return value
+    if "boolean" in kinds:
+        lowered = value.lower()
+        if lowered in {"true", "1", "yes", "on"}:
+            return True
+        if lowered in {"false", "0", "no", "off"}:
+            return False
+        raise SettingError("expected true or false")
+    if "integer" in kinds:
+        try:
+            return int(value)
+        except ValueError:
+            raise SettingError("expected a whole number") from None
+    if "number" in kinds:
+        try:
+            return float(value)
+        except ValueError:
+            raise SettingError("expected a number") from None
+    try:
+        return json.loads(value)
+    except ValueError:
+        raise SettingError("expected JSON") from None
+
+
+def describe_error(message: str, prop: Mapping[str, Any]) -> str:
+    """A schema error in words, never a raw regular expression."""
+    if "pattern" in prop and "does not match" in message:
+        return "has characters that are not allowed"
+    return message
+
+
+def plugin_config(plugin: str, values: Mapping[str, str | None]) -> dict[str, Any]:
+    """The plugin's settings from the variables that are set (the plugin's defaults fill the rest)."""
+    properties = plugin_schema(plugin)["properties"]
+    config: dict[str, Any] = {}
+    for mapped in TABLE[plugin]:
+        text = values.get(mapped.variable)
+        if text is None or not str(text).strip():
+            continue
+        prop = properties[mapped.setting]
+        try:
+            value = parse(str(text), prop)
+        except SettingError as err:
+            raise SettingError(f"{mapped.variable}: {err} (got {text!r})") from None
+        error = next(iter(Draft7Validator(prop).iter_errors(value)), None)
+        problem = describe_error(error.message, prop) if error else mapped.check(value) if mapped.check else None
+        if problem is not None:
+            shown = "" if prop.get("secret") else f" (got {text!r})"
+            raise SettingError(f"{mapped.variable}: {problem}{shown}")
+        config[mapped.setting] = value
+    return config
+
+
+def default(plugin: str, variable: str) -> Any:
+    """The plugin's default for the setting a variable maps onto."""
+    setting = next(m.setting for m in TABLE[plugin] if m.variable == variable)
+    return plugin_schema(plugin)["properties"][setting].get("default")
+
+
+VARIABLES = tuple(m.variable for mappings in TABLE.values() for m in mappings)
