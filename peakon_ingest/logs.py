@@ -55,7 +55,7 @@ def child_log_config(path: Path, level: str) -> Path:
 
 
 def forward(child: str, line: str, *, structured: bool) -> None:
-    """Pass one of a child's log lines on: all of them in JSON mode (metrics aside); in text mode
+    """Pass one of a child's log lines on: all of them in JSON mode (metrics at DEBUG); in text mode
     the per-page progress and the warnings, so a run's output stays readable."""
     line = line.rstrip("\n")
     if not line.strip():
@@ -66,10 +66,10 @@ def forward(child: str, line: str, *, structured: bool) -> None:
         except ValueError:
             entry = None
         if isinstance(entry, dict):
-            if entry.get("message") == "METRIC":
-                return
             level = logging.getLevelName(str(entry.get("level", "info")).upper())
             level = level if isinstance(level, int) else logging.INFO
+            if entry.get("message") == "METRIC":  # kept, at DEBUG: LOG_LEVEL=DEBUG shows all a child said
+                level = logging.DEBUG
             log.log(level, "%s", entry.get("message"), extra={"child": child, "child_logger": entry.get("logger_name")})
             return
         log.info("%s", line, extra={"child": child})

@@ -68,15 +68,26 @@ class PipelineResult:
 
     @property
     def error(self) -> str | None:
+        """Why the run failed: the first failure in the pipe's order of blame. The target's own error,
+        or its death, comes first (the tap may only have lost its reader); then the tap's."""
         if self.ok:
             return None
         if self.interrupted:
             return "interrupted"
-        return (
-            self.target.get("error")
-            or self.tap.get("error")
-            or f"{_ended('tap', self.tap_exit)}, {_ended('target', self.target_exit)}"
-        )
+        return self._failure()[0]
+
+    @property
+    def error_type(self) -> str | None:
+        """The class of the error that failed the run, as the child that raised it named it."""
+        return None if self.ok or self.interrupted else self._failure()[1]
+
+    def _failure(self) -> tuple[str, str | None]:
+        for name, summary, code in (("target", self.target, self.target_exit), ("tap", self.tap, self.tap_exit)):
+            if summary.get("error"):
+                return str(summary["error"]), summary.get("error_type")
+            if code:
+                return _ended(name, code), None
+        return "the pipeline stopped without saying why", None
 
 
 def _ended(name: str, code: int | None) -> str:

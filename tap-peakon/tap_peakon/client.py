@@ -178,7 +178,7 @@ class PeakonStream(RESTStream[str | None]):
 
     @override
     def backoff_handler(self, details: Details) -> None:
-        self.stats.retries += 1
+        self.stats.retry_waits.append(float(details.get("wait") or 0.0))
         error = details.get("exception")
         self.logger.warning(
             "%s: retry %d in %.1fs after %s",

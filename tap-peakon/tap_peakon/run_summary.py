@@ -1,8 +1,9 @@
 """What the run did, written as JSON to the configured `summary_path` when the tap ends.
 
 This file is the tap's contract with whatever runs it (the operator reads it instead of log text):
-`requests`, `retries`, `pages`, `pages_by_stream`, `ignored` (per stream, requests answered with a
-status the stream's error policy ignores), `skipped_drivers` and `error` (null on success).
+`requests`, `retries`, `retry_waits` (the seconds waited before each retry), `pages`,
+`pages_by_stream`, `ignored` (per stream, requests answered with a status the stream's error policy
+ignores), `skipped_drivers`, and `error` with `error_type` (both null on success).
 """
 
 from __future__ import annotations
@@ -22,9 +23,13 @@ DRIVER_SCORES_STREAM = "scores_by_driver"
 @dataclass
 class RunStats:
     requests: int = 0
-    retries: int = 0
+    retry_waits: list[float] = field(default_factory=list)
     pages_by_stream: dict[str, int] = field(default_factory=dict)
     ignored: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+
+    @property
+    def retries(self) -> int:
+        return len(self.retry_waits)
 
     @property
     def pages(self) -> int:
@@ -35,16 +40,18 @@ class RunStats:
         """Drivers whose score request Peakon refused (the last segment of each ignored path)."""
         return {path.rstrip("/").rsplit("/", 1)[-1] for path in self.ignored.get(DRIVER_SCORES_STREAM, set())}
 
-    def summary(self, error: str | None = None) -> dict[str, Any]:
+    def summary(self, error: BaseException | None = None) -> dict[str, Any]:
         return {
             "requests": self.requests,
             "retries": self.retries,
+            "retry_waits": [round(wait, 3) for wait in self.retry_waits],
             "pages": self.pages,
             "pages_by_stream": self.pages_by_stream,
             "ignored": {stream: len(paths) for stream, paths in self.ignored.items()},
             "skipped_drivers": len(self.skipped_drivers),
-            "error": error,
+            "error": None if error is None else str(error) or type(error).__name__,
+            "error_type": None if error is None else type(error).__name__,
         }
 
-    def write(self, path: str | Path, error: str | None = None) -> None:
+    def write(self, path: str | Path, error: BaseException | None = None) -> None:
         write_private(Path(path), msgspec.json.encode(self.summary(error)))

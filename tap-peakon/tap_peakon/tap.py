@@ -237,11 +237,11 @@ class TapPeakon(Tap):
     # the summary file either way (tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
     def sync_all(self) -> None:
-        error: str | None = None
+        error: Exception | None = None
         try:
             super().sync_all()
         except Exception as err:
-            error = str(err) or type(err).__name__
+            error = err
             raise
         finally:
             path = self.config.get("summary_path")

@@ -147,11 +147,13 @@ class TargetMongoUpsert(Target):
         TargetMongoUpsert.running = self
 
     def write_summary(self, error: BaseException | None) -> None:
-        """The run's outcome as JSON at `summary_path` (when configured): `{"error": text or null}`."""
+        """The run's outcome as JSON at `summary_path` (when configured): `error` and `error_type`,
+        null on success."""
         path = getattr(self, "_config", {}).get("summary_path")
         if path:
             text = None if error is None else str(error) or type(error).__name__
-            Path(path).write_bytes(msgspec.json.encode({"error": text}))
+            kind = None if error is None else type(error).__name__
+            Path(path).write_bytes(msgspec.json.encode({"error": text, "error_type": kind}))
 
     def _setup(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
