@@ -32,14 +32,17 @@ def assert_repaired(db: Database[dict[str, Any]], reference: Snapshot) -> None:
         assert not missing, f"{name}: {len(missing)} missing"
         assert not extra, f"{name}: {len(extra)} unexpected"
         assert current[name] == reference[name], f"{name}: contents differ from a clean run"
-    assert_bookmark_not_ahead(db)
+    assert_bookmark_not_ahead(db, expected=True)
 
 
-def assert_bookmark_not_ahead(db: Database[dict[str, Any]]) -> None:
-    """Every answer the API has up to the bookmark is stored (the simulator's ids are known)."""
+def assert_bookmark_not_ahead(db: Database[dict[str, Any]], *, expected: bool) -> None:
+    """Every answer the API has up to the bookmark is stored (the simulator's ids are known). With
+    `expected`, a missing bookmark fails; without, there must be none."""
     bookmark = db["sync_state"].find_one({"_id": "answers_export"})
-    if bookmark is None:
+    if not expected:
+        assert bookmark is None, f"a bookmark where none was expected: {bookmark}"
         return
+    assert bookmark is not None, "no answers bookmark where one was expected"
     last = bookmark["last_answer_id"]
     api_has = PeakonData.first_index_after(last)  # answers with an id <= last
     stored = db["answers_export"].count_documents({"_id": {"$lte": last}})

@@ -24,6 +24,7 @@ from tests.reliability.checks import Snapshot, snapshot
 @dataclass
 class Scenario:
     name: str
+    expected: str = ""  # the one right outcome, stated before the run
     happened: str = ""
     proof: str = ""
 
@@ -55,19 +56,21 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         "",
         (
             "Written by the reliability suite (`RELIABILITY_REPORT=docs/RELIABILITY.md make test "
-            "ARGS=tests/reliability`) from the results of its last run: real processes, the Peakon "
+            "SUITES=tests/reliability`) from the results of its last run: real processes, the Peakon "
             "simulator's faults and MongoDB (the embedded nx-27017 server, or `MONGO_TEST_URI`). After "
-            "every scenario, the follow-up run's collections are compared with those of one clean full "
-            "run: the same `_id`s and contents, no duplicates, nothing missing, and the answers bookmark "
-            "never ahead of the answers written."
+            "every scenario states its one expected outcome before it runs: the run recovers (with the "
+            "exact retries and the waits the server asked for) or it fails (with the exact error class and "
+            "message). Either way the collections are compared with those of one clean full run: the same "
+            "`_id`s and contents, no duplicates, nothing missing, and the answers bookmark never ahead of "
+            "the answers written (for a failed run, after the next run)."
         ),
         "",
-        "| scenario | what happened | the check that proves it | result |",
-        "| --- | --- | --- | --- |",
+        "| scenario | expected outcome | what happened | the check that proves it | result |",
+        "| --- | --- | --- | --- | --- |",
     ]
     for nodeid, entry in _SCENARIOS.items():
         outcome = _OUTCOMES.get(nodeid, "not run")
-        cells = (entry.name, entry.happened, entry.proof, outcome)
+        cells = (entry.name, entry.expected, entry.happened, entry.proof, outcome)
         lines.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
     Path(target).write_text("\n".join(lines) + "\n", encoding="utf-8")
 

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import signal
+import subprocess
 import threading
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +23,24 @@ from tests.reliability.checks import Snapshot, assert_bookmark_not_ahead, assert
 from tests.reliability.conftest import Scenario
 
 Db = Database[dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class Recovers:
+    """The run succeeds after exactly `retries` retries (None: one per 401 the simulator answered)."""
+
+    retries: int | None
+    waits: Callable[[list[float]], bool]
+    waits_text: str
+
+
+@dataclass(frozen=True)
+class Fails:
+    """The run fails with exactly this error (a regular expression matched whole) and error class."""
+
+    error: str
+    error_type: str | None
+    retries: int = 0
 
 
 def env_for(sim: SimulatorThread, mongo_uri: str, db: Db, **extra: str) -> dict[str, str]:
@@ -41,11 +63,21 @@ def follow_up(tmp_path: Path, sim: SimulatorThread, mongo_uri: str, db: Db, refe
     assert_repaired(db, reference)
 
 
-def wait_for_answers(db: Db, at_least: int, timeout: float = 90) -> None:
+def wait_for_bookmark(db: Db, timeout: float = 90) -> None:
+    """Until a page of answers is committed and its bookmark saved: a kill after that has a bookmark."""
     deadline = time.monotonic() + timeout
-    while db["answers_export"].count_documents({}) < at_least:
-        assert time.monotonic() < deadline, "the run wrote too little in time"
+    while db["sync_state"].find_one({"_id": "answers_export"}) is None:
+        assert time.monotonic() < deadline, "no page committed in time"
         time.sleep(0.1)
+
+
+def assert_failed(done: Any, run: dict[str, Any], expected: Fails) -> None:
+    """Exit 1, a `failure` record with exactly the expected error, and that error as the last line."""
+    assert done.returncode == 1, done.stderr[-2000:]
+    assert run["status"] == "failure"
+    assert re.fullmatch(expected.error, run["error"]), run["error"]
+    assert run["error_type"] == expected.error_type
+    assert done.stderr.strip().splitlines()[-1] == f"peakon-ingest: error: run failed: {run['error']}"
 
 
 def child(process: psutil.Process, marker: str) -> psutil.Process:
@@ -56,24 +88,30 @@ def child(process: psutil.Process, marker: str) -> psutil.Process:
 
 
 # -- processes killed ------------------------------------------------------------------------------
-@pytest.mark.parametrize("victim", ["tap_peakon", "target_mongo_upsert"])
+KILLED = {
+    "tap_peakon": Fails(error="tap killed by SIGKILL", error_type=None),
+    "target_mongo_upsert": Fails(error="target killed by SIGKILL", error_type=None),
+}
+
+
+@pytest.mark.parametrize("victim", list(KILLED))
 def test_kill_9_of_tap_or_target(
     tmp_path: Path, sim: SimulatorThread, mongo_uri: str, mongo_db: Db, reference: Snapshot, scenario: Scenario,
     victim: str,
 ) -> None:  # fmt: skip
+    expected = KILLED[victim]
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.3, "times": -1, "path": "/answers/export"})
     process = start_cli(["ingest"], env_for(sim, mongo_uri, mongo_db), tmp_path)
-    wait_for_answers(mongo_db, 1000)
+    wait_for_bookmark(mongo_db)
     child(psutil.Process(process.pid), victim).send_signal(signal.SIGKILL)
-    _, stderr = process.communicate(timeout=120)
-    assert process.returncode == 1, stderr[-2000:]
+    stdout, stderr = process.communicate(timeout=120)
     run = last_run(mongo_db)
-    assert run["status"] == "failure"
-    assert run["error"]
-    assert_bookmark_not_ahead(mongo_db)
+    assert_failed(subprocess.CompletedProcess([], process.returncode, stdout, stderr), run, expected)
+    assert_bookmark_not_ahead(mongo_db, expected=True)
     follow_up(tmp_path, sim, mongo_uri, mongo_db, reference)
     scenario.name = f"kill -9 of the {victim.split('_', maxsplit=1)[0]} mid-run"
-    scenario.happened = f"exit 1; run `failure` ({run['error'][:80]}); bookmark behind the data"
+    scenario.expected = f"fails: exit 1, run `failure`, error `{expected.error}`"
+    scenario.happened = f"exit 1; run `failure` ({run['error']}); bookmark behind the data"
     scenario.proof = "follow-up run equals a clean run; bookmark check against the simulator's ids"
 
 
@@ -82,7 +120,7 @@ def test_kill_9_of_peakon_ingest(
 ) -> None:
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.3, "times": -1, "path": "/answers/export"})
     process = start_cli(["ingest"], env_for(sim, mongo_uri, mongo_db), tmp_path)
-    wait_for_answers(mongo_db, 1000)
+    wait_for_bookmark(mongo_db)
     children = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(signal.SIGKILL)
     process.communicate(timeout=30)
@@ -90,10 +128,11 @@ def test_kill_9_of_peakon_ingest(
     assert all(not c.is_running() for c in children)
     killed = last_run(mongo_db)
     assert killed["status"] == "running"
-    assert_bookmark_not_ahead(mongo_db)
+    assert_bookmark_not_ahead(mongo_db, expected=True)
     follow_up(tmp_path, sim, mongo_uri, mongo_db, reference)  # takes over the dead holder's lock at once
     assert mongo_db["ingestion_runs"].find_one({"_id": killed["_id"]})["status"] == "abandoned"  # type: ignore[index]
     scenario.name = "kill -9 of peakon-ingest mid-run"
+    scenario.expected = "the children stop; the next run takes the lock at once, marks the run `abandoned`, repairs"
     scenario.happened = (
         "tap and target get SIGTERM from the kernel and stop; the next run takes the lock and marks the run `abandoned`"
     )
@@ -117,44 +156,109 @@ def test_mongodb_stopped_mid_run_and_started_again(
         db = client["restart"]
         control(sim, "POST", "faults", {"kind": "slow", "delay": 0.3, "times": -1, "path": "/answers/export"})
         process = start_cli(["ingest"], env_for(sim, server.uri, db, MONGO_TIMEOUT_SECONDS="2"), tmp_path)
-        wait_for_answers(db, 1000)
+        wait_for_bookmark(db)
         server.stop()
         time.sleep(3)
         server.start()
         _, stderr = process.communicate(timeout=240)
         run = last_run(db)
-        assert (process.returncode, run["status"]) in {(0, "success"), (1, "failure")}, stderr[-2000:]
-        assert_bookmark_not_ahead(db)
-        follow_up(tmp_path, sim, server.uri, db, reference)
+        # The target retries a batch for about 30 s with backoff: a 3-second outage is ridden out.
+        assert (process.returncode, run["status"], run["error"]) == (0, "success", None), stderr[-2000:]
+        assert_repaired(db, reference)
     finally:
         server.stop()
     scenario.name = "MongoDB stopped mid-run for 3 s, then started again"
+    scenario.expected = "recovers: exit 0, run `success`"
     scenario.happened = f"the target retried its batch with backoff; run `{run['status']}`, exit {process.returncode}"
     scenario.proof = "follow-up run equals a clean run; bookmark check"
 
 
 # -- faults from the simulator ---------------------------------------------------------------------
-FAULTS: dict[str, tuple[str, list[dict[str, Any]], dict[str, Any]]] = {
-    "429 storm with Retry-After": (
+BACKOFF_CAP = 0.08  # backoff from 0.01 s (env_for), doubling, over at most 4 retries: never longer
+
+
+def exponential(waits: list[float]) -> bool:
+    return all(0 < wait <= BACKOFF_CAP for wait in waits)
+
+
+@dataclass(frozen=True)
+class Case:
+    where: str
+    faults: list[dict[str, Any]]
+    switches: dict[str, Any]
+    expect: Recovers | Fails
+
+
+FAULTS: dict[str, Case] = {
+    "429 storm with Retry-After": Case(
         "answers",
         [{"kind": "status", "status": 429, "retry_after": 1, "times": 3, "skip": 2}],
         {},
+        Recovers(retries=3, waits=lambda w: w == [1.0, 1.0, 1.0], waits_text="each the Retry-After, 1 s"),
     ),
-    "429 storm without Retry-After": ("answers", [{"kind": "status", "status": 429, "times": 3, "skip": 2}], {}),
-    "5xx burst (500, 502, 503)": (
+    "429 storm without Retry-After": Case(
+        "answers",
+        [{"kind": "status", "status": 429, "times": 3, "skip": 2}],
+        {},
+        Recovers(retries=3, waits=exponential, waits_text="exponential backoff"),
+    ),
+    "5xx burst (500, 502, 503)": Case(
         "answers",
         [{"kind": "status", "status": s, "times": 1, "skip": 3} for s in (500, 502, 503)],
         {},
+        Recovers(retries=3, waits=exponential, waits_text="exponential backoff"),
     ),
-    "5xx until retries run out": ("answers", [{"kind": "status", "status": 503, "times": -1, "skip": 3}], {}),
-    "connection resets": ("answers", [{"kind": "reset", "times": 2, "skip": 2}], {}),
-    "token expiry during pagination": ("answers", [], {"token_max_requests": 4}),
-    "truncated JSON page": ("answers", [{"kind": "truncate", "times": 1, "skip": 2}], {}),
-    "links.next loop": ("answers", [{"kind": "loop", "times": 1, "skip": 2}], {}),
-    "responses slower than the timeout": ("answers", [{"kind": "slow", "delay": 2.5, "times": 1, "skip": 2}], {}),
-    "hourly rate limit reached": ("any", [], {"rate_limit_per_hour": 10}),
+    "5xx until retries run out": Case(
+        "answers",
+        [{"kind": "status", "status": 503, "times": -1, "skip": 3}],
+        {},
+        Fails(error="HTTP 503 from /api/v1/answers/export", error_type="RetriableAPIError", retries=4),
+    ),
+    "connection resets": Case(
+        "answers",
+        [{"kind": "reset", "times": 2, "skip": 2}],
+        {},
+        Recovers(retries=2, waits=exponential, waits_text="exponential backoff"),
+    ),
+    "token expiry during pagination": Case(
+        "answers",
+        [],
+        {"token_max_requests": 4},
+        Recovers(retries=None, waits=lambda w: set(w) == {0.0}, waits_text="none: each 401 re-authenticates at once"),
+    ),
+    "truncated JSON page": Case(
+        "answers",
+        [{"kind": "truncate", "times": 1, "skip": 2}],
+        {},
+        Recovers(retries=1, waits=exponential, waits_text="exponential backoff"),
+    ),
+    "links.next loop": Case(
+        "answers",
+        [{"kind": "loop", "times": 1, "skip": 2}],
+        {},
+        Fails(
+            error=r"pagination loop: links\.next of http://127\.0\.0\.1:\d+/api/v1/answers/export\?per_page=500"
+            r"&continuation=\d+ points back to http://127\.0\.0\.1:\d+/api/v1/answers/export\?per_page=500, "
+            r"already fetched",
+            error_type="PaginationLoopError",
+            retries=0,
+        ),
+    ),
+    "responses slower than the timeout": Case(
+        "answers",
+        [{"kind": "slow", "delay": 2.5, "times": 1, "skip": 2}],
+        {"HTTP_TIMEOUT_SECONDS": "1"},
+        Recovers(retries=1, waits=exponential, waits_text="exponential backoff"),
+    ),
+    "hourly rate limit reached": Case(
+        "any",
+        [],
+        {"rate_limit_per_hour": 10},
+        Fails(
+            error="HTTP 429 from /api/v1/answers/export without Retry-After", error_type="RetriableAPIError", retries=4
+        ),
+    ),
 }
-CLEAR_ERRORS = ("HTTP 503 from /api/v1/answers/export", "pagination loop: links.next of", "HTTP 429 from")
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
@@ -162,27 +266,34 @@ def test_simulator_fault(
     tmp_path: Path, sim: SimulatorThread, mongo_uri: str, mongo_db: Db, reference: Snapshot, scenario: Scenario,
     name: str,
 ) -> None:  # fmt: skip
-    where, faults, switches = FAULTS[name]
-    for rule in faults:
-        control(sim, "POST", "faults", {**rule, "path": "/answers/export" if where == "answers" else ""})
+    case = FAULTS[name]
+    for rule in case.faults:
+        control(sim, "POST", "faults", {**rule, "path": "/answers/export" if case.where == "answers" else ""})
+    switches = {k: v for k, v in case.switches.items() if not k.isupper()}  # UPPER: a variable instead
     if switches:
         control(sim, "POST", "switches", switches)
-    extra = {"HTTP_TIMEOUT_SECONDS": "1"} if "slower" in name else {}
-    done = run_cli(["ingest"], env_for(sim, mongo_uri, mongo_db, **extra), tmp_path)
+    variables = {k: str(v) for k, v in case.switches.items() if k.isupper()}
+    done = run_cli(["ingest"], env_for(sim, mongo_uri, mongo_db, **variables), tmp_path)
     run = last_run(mongo_db)
-    if done.returncode == 0:
-        assert run["status"] == "success"
-        happened = f"recovered: run `success` after {run['retries']} retries"
-    else:
-        assert done.returncode == 1
-        assert run["status"] == "failure"
-        assert run["error"].startswith(CLEAR_ERRORS), run["error"]
-        assert done.stderr.strip().splitlines()[-1] == f"peakon-ingest: error: run failed: {run['error']}"
-        happened = f"failed clearly: `{run['error'][:90]}`"
-    assert_bookmark_not_ahead(mongo_db)
-    follow_up(tmp_path, sim, mongo_uri, mongo_db, reference)
+    expect = case.expect
     scenario.name = name
-    scenario.happened = happened
+    if isinstance(expect, Recovers):
+        unauthorized = sum(r["status"] == 401 for r in control(sim, "GET", "requests")["requests"])
+        retries = unauthorized if expect.retries is None else expect.retries
+        assert (done.returncode, run["status"], run["error"]) == (0, "success", None), done.stderr[-2000:]
+        assert run["retries"] == retries
+        assert expect.waits(run["retry_waits"]), run["retry_waits"]
+        assert_repaired(mongo_db, reference)  # the recovered run itself stored what a clean run stores
+        scenario.expected = f"recovers: exit 0, run `success` after {retries} retries; waits {expect.waits_text}"
+        scenario.happened = f"run `success` after {run['retries']} retries, waits {run['retry_waits']}"
+        scenario.proof = "its collections equal a clean run's; bookmark check"
+        return
+    assert_failed(done, run, expect)
+    assert run["retries"] == expect.retries
+    assert_bookmark_not_ahead(mongo_db, expected=True)
+    follow_up(tmp_path, sim, mongo_uri, mongo_db, reference)
+    scenario.expected = f"fails: exit 1, `{expect.error_type}`: `{expect.error}` after {expect.retries} retries"
+    scenario.happened = f"failed: `{run['error_type']}`: `{run['error'][:100]}`"
     scenario.proof = "follow-up run equals a clean run; bookmark check"
 
 
@@ -208,5 +319,6 @@ def test_two_ingests_at_once(
     assert mongo_db["ingestion_runs"].count_documents({}) == 1
     assert_repaired(mongo_db, reference)
     scenario.name = "two ingests started at the same moment"
+    scenario.expected = "one runs, the other exits 1 at once: another ingest is running"
     scenario.happened = "one ran; the other exited 1: `another ingest is running (run ..., pid ...)`"
     scenario.proof = "exit codes [0, 1]; one run record; collections equal a clean run"
