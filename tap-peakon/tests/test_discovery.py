@@ -100,6 +100,6 @@ def test_unknown_stream_in_streams_setting_is_a_config_error(tmp_path: Path) -> 
         [sys.executable, "-m", "tap_peakon", "--config", str(config)],
         capture_output=True, text=True, check=False, timeout=60,
     )  # fmt: skip
-    assert result.returncode != 0
+    assert result.returncode == 1
     assert "'answers' is not one of" in result.stderr
     assert "config['streams']" in result.stderr

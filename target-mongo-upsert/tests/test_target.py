@@ -73,7 +73,7 @@ def test_composite_keys_are_joined(tmp_path: Path, mongo_uri: str, mongo_db: Db)
 
 def test_record_without_key_fails_naming_stream_and_position(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "missing_key.singer")
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert last_line(done.stderr) == (
         "target-mongo-upsert: error: stream orders: record 2 has no value for key property '_id'"
     )
@@ -81,7 +81,7 @@ def test_record_without_key_fails_naming_stream_and_position(tmp_path: Path, mon
 
 def test_invalid_line_fails_with_its_number_not_its_content(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "bad_line.singer")
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert last_line(done.stderr).startswith("target-mongo-upsert: error: line 3 of the input is not valid Singer JSON")
     assert "secret.person" not in done.stderr
 
@@ -93,7 +93,7 @@ def test_unreachable_mongo_fails_fast_in_one_line_without_password(tmp_path: Pat
         tmp_path, f"mongodb://ingest:S3cretPassw0rd@127.0.0.1:{port}/?directConnection=true", mongo_db.name,
         DATA / "orders.singer", server_selection_timeout_ms=1500,
     )  # fmt: skip
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert time.monotonic() - started < 20
     expected = f"MongoDB at 127.0.0.1:{port} is unreachable after 1.5s (ServerSelectionTimeoutError)"
     assert last_line(done.stderr) == f"target-mongo-upsert: error: {expected}"
@@ -113,7 +113,7 @@ def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str
         json.dumps({"type": "STATE", "value": {"bookmarks": {"orders": {"replication_key_value": 2001}}}}),
     ]
     done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(clash) + "\n")
-    assert done.returncode != 0
+    assert done.returncode == 1
     assert last_line(done.stderr).startswith(
         "target-mongo-upsert: error: bulk write to orders failed: "
         "0 inserted, 0 matched, 0 modified, 1 errors; first: code 11000"
@@ -271,7 +271,10 @@ def test_summary_file_records_success_or_the_error(tmp_path: Path, mongo_uri: st
     summary = tmp_path / "out.json"
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", summary_path=str(summary))
     assert done.returncode == 0, done.stderr
-    assert json.loads(summary.read_text()) == {"error": None}
+    assert json.loads(summary.read_text()) == {"error": None, "error_type": None}
     failed = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "missing_key.singer", summary_path=str(summary))
     assert failed.returncode == 1
-    assert json.loads(summary.read_text()) == {"error": "stream orders: record 2 has no value for key property '_id'"}
+    assert json.loads(summary.read_text()) == {
+        "error": "stream orders: record 2 has no value for key property '_id'",
+        "error_type": "RecordKeyError",
+    }
