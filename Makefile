@@ -11,7 +11,7 @@ ARGS ?=
 MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 
-.PHONY: venv meltano-venv test lint demo bench bench-simulator clean
+.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -38,7 +38,7 @@ test: venv meltano-venv
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy peakon_ingest tests bench
+	$(BIN)/mypy peakon_ingest tests bench mutants
 	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tests
 	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert tests
 	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator tests
@@ -50,6 +50,10 @@ demo: venv
 # Figures, not pass/fail: ours vs naive vs the raw limit (bench/results/latest.json).
 bench: venv
 	$(BIN)/python -m bench.run $(ARGS)
+
+# Break one critical behaviour at a time, run the tests that guard it, print a table (minutes).
+mutants: venv meltano-venv
+	MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano $(BIN)/python -m mutants.run $(ARGS)
 
 bench-simulator: venv
 	$(BIN)/python -m bench.simulator $(ARGS)

@@ -1,0 +1,229 @@
+"""`make mutants`: break one critical behaviour at a time and check that the tests notice.
+
+Each mutation replaces one snippet of the source, in a scratch copy of the repository (the checkout
+is never touched), and runs the tests that guard that behaviour against it, with the scratch copy
+first on PYTHONPATH (the tap and target processes the tests start inherit it). A mutation is caught
+when those tests fail (pytest exit code 1); a mutation whose snippet is missing, or whose tests
+cannot even run, is an error of this list, not a catch. Not part of `make test`: it takes minutes.
+
+    make mutants                     # every mutation
+    make mutants ARGS="429 loop"     # those whose name contains a word given
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+PACKAGE_ROOTS = (".", "tap-peakon", "target-mongo-upsert", "peakon-simulator")
+COPY_IGNORE = shutil.ignore_patterns(".git", ".venv*", ".meltano", "*.egg-info", "__pycache__", ".*_cache", "results")
+
+
+@dataclass(frozen=True)
+class Mutation:
+    name: str
+    file: str
+    old: str
+    new: str
+    tests: tuple[str, ...]  # pytest arguments: one suite directory or file, then selectors
+
+
+MUTATIONS = (
+    Mutation(
+        "relative next link resolved against the request, not the API root",
+        "tap-peakon/tap_peakon/pagination.py",
+        'return base_url.rstrip("/") + "/" + link',
+        "return urljoin(request_url, link)",
+        ("tap-peakon/tests/test_streams_live.py", "-k", "next_link_form"),
+    ),
+    Mutation(
+        "429 made fatal",
+        "tap-peakon/tap_peakon/error_policy.py",
+        "HTTPStatus.TOO_MANY_REQUESTS: Action.RATE_LIMITED",
+        "HTTPStatus.TOO_MANY_REQUESTS: Action.FAIL",
+        ("tests/reliability/test_faults.py", "-k", "429"),
+    ),
+    Mutation(
+        "Retry-After ignored (exponential backoff instead)",
+        "tap-peakon/tap_peakon/client.py",
+        "raise RetryAfterError(msg, response, wait=wait)",
+        "raise RetriableAPIError(msg, response)",
+        ("tests/reliability/test_faults.py", "-k", "429 and storm and with and not without"),
+    ),
+    Mutation(
+        "pagination loop detection off",
+        "tap-peakon/tap_peakon/pagination.py",
+        "raise PaginationLoopError(msg)",
+        "return None",
+        ("tests/reliability/test_faults.py", "-k", "loop"),
+    ),
+    Mutation(
+        "a next link to the page just read treated as a loop",
+        "tap-peakon/tap_peakon/pagination.py",
+        "if next_url is None or canonical(next_url) == current:",
+        "if next_url is None:",
+        ("tap-peakon/tests/test_streams_live.py", "-k", "nothing_more"),
+    ),
+    Mutation(
+        "driver scores: 422 fails instead of being skipped",
+        "tap-peakon/tap_peakon/streams.py",
+        "HTTPStatus.UNPROCESSABLE_ENTITY: Action.IGNORE",
+        "HTTPStatus.UNPROCESSABLE_ENTITY: Action.FAIL",
+        ("tap-peakon/tests/test_streams_live.py", "-k", "every_stream"),
+    ),
+    Mutation(
+        "401 not re-authenticated",
+        "tap-peakon/tap_peakon/error_policy.py",
+        "HTTPStatus.UNAUTHORIZED: Action.REAUTHENTICATE",
+        "HTTPStatus.UNAUTHORIZED: Action.FAIL",
+        ("tests/reliability/test_faults.py", "-k", "token"),
+    ),
+    Mutation(
+        "more retries than max_retries",
+        "tap-peakon/tap_peakon/client.py",
+        'return int(self.config["max_retries"]) + 1',
+        'return int(self.config["max_retries"]) + 3',
+        ("tests/reliability/test_faults.py", "-k", "until and retries"),
+    ),
+    Mutation(
+        "answers bookmark ahead of the page written",
+        "tap-peakon/tap_peakon/streams.py",
+        'state["replication_key_value"] = page[-1]["_id"]',
+        'state["replication_key_value"] = page[-1]["_id"] + 1_000',
+        ("tap-peakon/tests/test_streams_live.py", "-k", "batch_mode_writes"),
+    ),
+    Mutation(
+        "employees read in small pages",
+        "tap-peakon/tap_peakon/streams.py",
+        "EMPLOYEES_PER_PAGE = 10_000",
+        "EMPLOYEES_PER_PAGE = 100",
+        ("tests/cli/test_ingest.py", "-k", "second_run"),
+    ),
+    Mutation(
+        "redaction settings ignored",
+        "tap-peakon/tap_peakon/tap.py",
+        '"stream_maps": {**redaction, **(self.config.get("stream_maps") or {})}',
+        '"stream_maps": {**(self.config.get("stream_maps") or {})}',
+        ("tap-peakon/tests/test_redaction.py",),
+    ),
+    Mutation(
+        "hash mode removes instead",
+        "tap-peakon/tap_peakon/redaction.py",
+        'if mode == "hash":',
+        'if mode == "hashed":',
+        ("tap-peakon/tests/test_redaction.py", "-k", "hash"),
+    ),
+    Mutation(
+        "the tap logs its bearer token",
+        "tap-peakon/tap_peakon/auth.py",
+        'self.logger.info("Obtained a new bearer token from %s/auth/application", self._base_url)',
+        'self.logger.info("Obtained a new bearer token %s", token)',
+        ("tests/reliability/test_data_and_secrets.py", "-k", "secrets"),
+    ),
+    Mutation(
+        "tap summary file not written",
+        "tap-peakon/tap_peakon/tap.py",
+        "self.stats.write(path, error)",
+        "pass",
+        ("tests/cli/test_ingest.py", "-k", "json"),
+    ),
+    Mutation(
+        "target writes nothing",
+        "target-mongo-upsert/target_mongo_upsert/writer.py",
+        'return self.retrying(write, f"upsert of {len(documents)} documents into {collection}")',
+        "return WriteCounts()",
+        ("target-mongo-upsert/tests/test_core.py", "-k", "standard_sample"),
+    ),
+    Mutation(
+        "state saved before the data it covers",
+        "target-mongo-upsert/target_mongo_upsert/target.py",
+        "self.commits.after_writes(job)",
+        "job()",
+        ("target-mongo-upsert/tests/test_target.py", "-k", "failed"),
+    ),
+    Mutation(
+        "first_seen_at overwritten on every update",
+        "target-mongo-upsert/target_mongo_upsert/writer.py",
+        '{"$set": doc, "$setOnInsert": {"first_seen_at": now}}',
+        '{"$set": {**doc, "first_seen_at": now}}',
+        ("target-mongo-upsert/tests/test_target.py", "-k", "idempotent"),
+    ),
+    Mutation(
+        "composite keys joined differently",
+        "target-mongo-upsert/target_mongo_upsert/keys.py",
+        '"::".join(str(v) for v in values)',
+        '"|".join(str(v) for v in values)',
+        ("target-mongo-upsert/tests/test_target.py", "-k", "composite"),
+    ),
+    Mutation(
+        "run lock always taken over",
+        "peakon_ingest/lock.py",
+        'expired = float(held.get("expires_at") or 0) < time.time() or holder_is_gone(held)',
+        "expired = True",
+        ("tests/reliability/test_faults.py", "-k", "two_ingests"),
+    ),
+    Mutation(
+        "a failed run exits 2 instead of 1",
+        "peakon_ingest/cli.py",
+        'raise fail(f"run failed: {result.error}", EXIT_FAILED)',
+        'raise fail(f"run failed: {result.error}", EXIT_CONFIG)',
+        ("tests/reliability/test_faults.py", "-k", "loop"),
+    ),
+)
+
+
+def scratch_copy() -> Path:
+    target = Path(tempfile.mkdtemp(prefix="peakon-mutants-")) / "repo"
+    shutil.copytree(ROOT, target, ignore=COPY_IGNORE)
+    return target
+
+
+def run_tests(copy: Path, tests: tuple[str, ...]) -> int:
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(str(copy / root) for root in PACKAGE_ROOTS)}
+    command = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", *tests]
+    return subprocess.run(command, cwd=copy, env=env, capture_output=True, check=False).returncode  # noqa: S603
+
+
+def main(words: list[str]) -> int:
+    chosen = [m for m in MUTATIONS if not words or any(w.lower() in m.name.lower() for w in words)]
+    copy = scratch_copy()
+    rows: list[tuple[str, str, str, float]] = []
+    try:
+        for mutation in chosen:
+            path = copy / mutation.file
+            original = path.read_text(encoding="utf-8")
+            if original.count(mutation.old) != 1:
+                rows.append((mutation.name, "ERROR: snippet not found once", mutation.file, 0.0))
+                continue
+            started = time.monotonic()
+            baseline = run_tests(copy, mutation.tests)
+            path.write_text(original.replace(mutation.old, mutation.new), encoding="utf-8")
+            try:
+                code = run_tests(copy, mutation.tests)
+            finally:
+                path.write_text(original, encoding="utf-8")
+            if baseline != 0:
+                outcome = f"ERROR: tests fail unmutated (exit {baseline})"
+            else:
+                outcome = "caught" if code == 1 else f"MISSED (exit {code})"
+            rows.append((mutation.name, outcome, " ".join(mutation.tests), time.monotonic() - started))
+            print(f"{outcome:8} {mutation.name}", flush=True)
+    finally:
+        shutil.rmtree(copy.parent, ignore_errors=True)
+    print("\n| mutation | outcome | tests | seconds |\n| --- | --- | --- | --- |")
+    for name, outcome, tests, seconds in rows:
+        print(f"| {name} | {outcome} | `{tests}` | {seconds:.0f} |")
+    caught = sum(outcome == "caught" for _, outcome, _, _ in rows)
+    print(f"\n{caught} of {len(rows)} mutations caught")
+    return 0 if caught == len(rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
