@@ -6,8 +6,8 @@ import threading
 from dataclasses import asdict, dataclass, fields
 from typing import Any, Literal
 
-FaultKind = Literal["status", "reset", "slow", "truncate", "loop"]
-KINDS: frozenset[str] = frozenset({"status", "reset", "slow", "truncate", "loop"})
+FaultKind = Literal["status", "reset", "slow", "truncate", "loop", "redirect"]
+KINDS: frozenset[str] = frozenset({"status", "reset", "slow", "truncate", "loop", "redirect"})
 
 
 def reject_unknown(shape: type, raw: dict[str, Any], what: str) -> None:
@@ -24,7 +24,8 @@ class Fault:
 
     kind: `status` answers `status` (e.g. 429, 500) with an optional `Retry-After`; `reset` sends
     part of the body and resets the connection; `slow` sleeps `delay` seconds before answering;
-    `truncate` sends a JSON body cut in half; `loop` points `links.next` back to the first page.
+    `truncate` sends a JSON body cut in half; `loop` points `links.next` back to the first page;
+    `redirect` answers 307 with `Location: <location><the request's path>`.
     `path` is a prefix of the API path (after `/api/v1`); `skip` lets that many matching requests
     through first; `times` is how many requests it then hits (-1: until cleared).
     """
@@ -37,6 +38,7 @@ class Fault:
     retry_after: float | None = None
     retry_after_form: Literal["seconds", "http-date"] = "seconds"
     delay: float = 0.0
+    location: str = ""
 
     @classmethod
     def from_json(cls, raw: dict[str, Any]) -> Fault:

@@ -6,6 +6,7 @@ Built on the standard library's threaded HTTP server; the handler only routes an
 from __future__ import annotations
 
 import email.utils
+import gzip
 import json
 import logging
 import re
@@ -99,9 +100,14 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             if fault.kind == "reset":
                 self._send_then_reset(status, body, cut)
                 return
+        compressed = self.state.switches.gzip_responses and not self.path.startswith(CONTROL_PREFIX)
+        if compressed:
+            body = gzip.compress(body, compresslevel=6)
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(body)))
+        if compressed:
+            self.send_header("Content-Encoding", "gzip")
         for key, value in (headers or {}).items():
             self.send_header(key, value)
         self.end_headers()
@@ -147,6 +153,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         fault = self.state.faults.take(path)
         if fault is not None and fault.kind == "status":
             raise ApiError(fault.status, f"injected {fault.status}", self._retry_after(fault))
+        if fault is not None and fault.kind == "redirect":
+            raise ApiError(307, "moved", {"Location": fault.location + full_path})
         if fault is not None and fault.kind == "slow":
             time.sleep(fault.delay)
         if path == "/auth/application" and self.command == "POST":
@@ -209,7 +217,9 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return f"{path.lstrip('/')}?{query}"
         if form == "query":
             return f"?{query}"
-        return f"{self._base()}{path}?{query}"
+        foreign = self.state.switches.next_link_origin
+        base = f"{foreign.rstrip('/')}{API_PREFIX}" if foreign else self._base()
+        return f"{base}{path}?{query}"
 
     def _route(self, path: str, query: dict[str, list[str]], raw_query: str, fault: Fault | None) -> dict[str, Any]:
         self_link = f"{self._base()}{path}" + (f"?{raw_query}" if raw_query else "")

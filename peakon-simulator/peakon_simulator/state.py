@@ -43,6 +43,9 @@ class Switches:
     # What the last export page says next: `null`; `self` (a link to itself: "nothing more yet");
     # `empty` (a link to a page after the last answer, which is empty and links to itself).
     last_page_next: str = "null"
+    # Absolute next links on another origin (e.g. http://127.0.0.2:9999): a hostile or broken server.
+    next_link_origin: str | None = None
+    gzip_responses: bool = False  # API bodies sent with Content-Encoding: gzip
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")

@@ -67,10 +67,11 @@ def exchange_token(
     """POST the application token; JSON first, form-encoded if the server rejects JSON."""
     url = f"{base_url}/auth/application"
     before_request()
-    reply = session.post(url, json={"token": app_token}, timeout=timeout)
+    # Never redirected: a redirect would send the application token to wherever it points.
+    reply = session.post(url, json={"token": app_token}, timeout=timeout, allow_redirects=False)
     if reply.status_code in FORM_FALLBACK_STATUSES:
         before_request()
-        reply = session.post(url, data={"token": app_token}, timeout=timeout)
+        reply = session.post(url, data={"token": app_token}, timeout=timeout, allow_redirects=False)
     if reply.status_code == requests.codes.not_found:
         msg = f"application token not recognised by {base_url}"
         raise AuthenticationError(msg)
@@ -78,6 +79,9 @@ def exchange_token(
     if action in {Action.RETRY, Action.RATE_LIMITED}:
         msg = f"HTTP {reply.status_code} from {url} while authenticating"
         raise RetriableAPIError(msg, reply)
+    if reply.is_redirect:
+        msg = f"authentication at {url} answered a redirect (HTTP {reply.status_code}); not followed"
+        raise AuthenticationError(msg)
     if action is not Action.OK:
         msg = f"authentication at {url} failed with HTTP {reply.status_code}"
         raise AuthenticationError(msg)
@@ -101,6 +105,7 @@ class PeakonAuthenticator(APIAuthenticatorBase):
         timeout: float,
         before_request: Callable[[], None] = lambda: None,
         token_cache_path: str | None = None,
+        session: requests.Session | None = None,
     ) -> None:
         super().__init__()
         self._base_url = base_url
@@ -109,7 +114,7 @@ class PeakonAuthenticator(APIAuthenticatorBase):
         self._timeout = timeout
         self._before_request = before_request
         self._token_cache_path = token_cache_path
-        self._session = requests.Session()
+        self._session = session or requests.Session()
         self.exchanges = 0
 
     @property

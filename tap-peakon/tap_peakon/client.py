@@ -45,6 +45,8 @@ class PeakonStream(RESTStream[str | None]):
     primary_keys: ClassVar[list[str]] = ["_id"]
     # What each HTTP status means for this stream; statuses not listed follow `action_for`'s rules.
     http_errors: ClassVar[Policy] = POLICY
+    # A redirect would carry the bearer token wherever it points: it fails the stream instead.
+    allow_redirects = False
     # Records pass through as the API sent them; the permissive schemas describe, not coerce.
     TYPE_CONFORMANCE_LEVEL = TypeConformanceLevel.NONE
 
@@ -60,6 +62,11 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def url_base(self) -> str:
         return str(self.config["base_url"]).rstrip("/")
+
+    @property
+    @override
+    def requests_session(self) -> requests.Session:
+        return self.peakon.session
 
     @property
     @override
@@ -123,7 +130,7 @@ class PeakonStream(RESTStream[str | None]):
             msg = f"HTTP {response.status_code} from {where}"
             raise RetriableAPIError(msg, response)
         if action is Action.FAIL:
-            msg = f"HTTP {response.status_code} from {where}: {response.text[:300]}"
+            msg = f"HTTP {response.status_code} from {where}"  # never the body: it may hold anything
             raise FatalAPIError(msg)
         try:
             document(response)

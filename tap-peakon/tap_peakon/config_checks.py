@@ -6,16 +6,32 @@ rules before it starts the tap.
 
 from __future__ import annotations
 
+import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
 from tap_peakon.redaction import parse_fields
 
 
+def is_loopback(host: str | None) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host or "").is_loopback
+    except ValueError:
+        return False
+
+
 def base_url_problem(value: Any) -> str | None:
+    """An https URL without user-info (the token must never travel in clear, nor a password in a
+    URL that is logged); plain http only to this machine (the simulator, a local proxy)."""
     base = urlsplit(str(value))
-    if base.scheme not in {"http", "https"} or not base.netloc:
-        return "expected an http(s) URL such as https://<subdomain>.peakon.com/api/v1"
+    if base.scheme not in {"http", "https"} or not base.hostname:
+        return "expected an https URL such as https://<subdomain>.peakon.com/api/v1"
+    if base.username is not None or base.password is not None:
+        return "expected a URL without user:password@ (credentials go in the token settings)"
+    if base.scheme == "http" and not is_loopback(base.hostname):
+        return "expected https (plain http only on loopback)"
     return None
 
 

@@ -36,7 +36,7 @@ def action_for(status: int, policy: Policy = POLICY) -> Action:
         return policy[status]
     if status >= HTTPStatus.INTERNAL_SERVER_ERROR:
         return Action.RETRY
-    if status >= HTTPStatus.BAD_REQUEST:
+    if status >= HTTPStatus.MULTIPLE_CHOICES:  # 4xx, and redirects: never followed with our credentials
         return Action.FAIL
     return Action.OK
 

@@ -15,6 +15,16 @@ class PaginationLoopError(RuntimeError):
     """`links.next` pointed back at a page already fetched."""
 
 
+class ForeignLinkError(RuntimeError):
+    """`links.next` pointed at another scheme, host or port than the API's: never requested."""
+
+
+def origin(url: str) -> tuple[str, str | None, int | None]:
+    parts = urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return parts.scheme, parts.hostname, parts.port or default
+
+
 def resolve_link(link: str, request_url: str, base_url: str) -> str:
     """An absolute URL for `link`, relative to the API base: never doubling its `/api/v1` prefix."""
     if urlsplit(link).scheme:
@@ -92,6 +102,12 @@ class PeakonPaginator(BaseAPIPaginator[str | None]):
             next_url = None
         if next_url is None or canonical(next_url) == current:
             return None  # the page just read again: caught up
+        if origin(next_url) != origin(self._base_url):
+            msg = (
+                f"links.next of {urlsplit(response.url).path} points to another host "
+                f"({urlsplit(next_url).scheme}://{urlsplit(next_url).netloc}); not followed with our credentials"
+            )
+            raise ForeignLinkError(msg)
         if canonical(next_url) in self._seen:
             msg = f"pagination loop: links.next of {response.url} points back to {next_url}, already fetched"
             raise PaginationLoopError(msg)

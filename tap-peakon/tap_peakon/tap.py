@@ -15,6 +15,7 @@ from typing_extensions import override
 
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
+from tap_peakon.capped_session import CappedSession
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 from tap_peakon.names import STREAM_NAMES
 from tap_peakon.rate_limit import HourlyLimiter
@@ -96,6 +97,13 @@ class TapPeakon(Tap):
             description="Client-side limit; Peakon allows 5,000 requests per hour per application.",
         ),
         th.Property(
+            "max_response_bytes",
+            th.IntegerType(minimum=1),
+            default=64 * 1024 * 1024,
+            title="Largest response body",
+            description="Bytes, after decompression; a larger body fails the stream with a clear error.",
+        ),
+        th.Property(
             "max_retry_wait_seconds",
             th.NumberType(minimum=0),
             default=900,
@@ -174,10 +182,12 @@ class TapPeakon(Tap):
         config = self.config
         if not (config.get("app_token") or config.get("bearer_token")):
             errors.append("app_token: required (or bearer_token); set TAP_PEAKON_APP_TOKEN")
-        for setting, check in (("base_url", base_url_problem), ("redact_fields", redact_fields_problem)):
-            problem = check(config.get(setting)) if setting in config else None
-            if problem:
-                errors.append(f"{setting}: {problem}, got {config.get(setting)!r}")
+        problem = base_url_problem(config.get("base_url"))  # never quoted: it may carry a password
+        if problem:
+            errors.append(f"base_url: {problem}")
+        problem = redact_fields_problem(config.get("redact_fields"))
+        if problem:
+            errors.append(f"redact_fields: {problem}, got {config.get('redact_fields')!r}")
         path = config.get("drivers_catalog_path")
         if path and not Path(path).is_file():
             errors.append(f"drivers_catalog_path: no readable file at {path}")
@@ -194,6 +204,11 @@ class TapPeakon(Tap):
         return RunStats()
 
     @cached_property
+    def session(self) -> CappedSession:
+        """One HTTP session for every stream (connections reused), bodies capped."""
+        return CappedSession(int(self.config["max_response_bytes"]))
+
+    @cached_property
     def limiter(self) -> HourlyLimiter:
         return HourlyLimiter(int(self.config["max_requests_per_hour"]))
 
@@ -206,6 +221,8 @@ class TapPeakon(Tap):
             timeout=float(self.config["timeout_seconds"]),
             before_request=self.before_request,
             token_cache_path=self.config.get("token_cache_path"),
+            # A session of its own: the streams' session sends the authenticator itself with each request.
+            session=CappedSession(int(self.config["max_response_bytes"])),
         )
 
     def before_request(self) -> None:
