@@ -17,7 +17,7 @@ from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest.lock import IngestLock
-from peakon_ingest.pipeline import Pipeline, PipelineResult
+from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
 from peakon_ingest.settings import ConfigError, Settings
@@ -100,7 +100,7 @@ class Ingest:
     def _execute(self, db: Database[dict[str, Any]], *, write: bool, heartbeat: Callable[[], None]) -> PipelineResult:
         """The tap (and, unless a dry run, the target) from the stored token and bookmarks."""
         pipeline = Pipeline(
-            tap_config=self.tap_config(stored_token(db, self.settings.base_url)),
+            tap_config=self.tap_config(stored_token(db, self.settings.base_url, self.tap_settings["app_token"])),
             target_config=self.target_config() if write else None,
             state=None if self.options.full_sync else load_state(db[STATE_COLLECTION]),
             streams=self.options.streams,
@@ -121,6 +121,8 @@ class Ingest:
         try:
             for stale in abandon_stale_runs(db, self.run_id):
                 log.warning("run %s never finished; marked abandoned", stale)
+            for folder in remove_leftovers():
+                log.warning("removed %s, left behind by a run that died", folder)
             mode = "full" if self.options.full_sync else "incremental"
             start_run(db, self.run_id, mode=mode, streams=self.options.streams)
             log.info(
@@ -136,7 +138,7 @@ class Ingest:
                 finish_run(db, self.run_id, status="failure", error=f"peakon-ingest failed: {type(err).__name__}")
                 raise
             if result.new_bearer_token:
-                store_token(db, self.settings.base_url, result.new_bearer_token)
+                store_token(db, self.settings.base_url, self.tap_settings["app_token"], result.new_bearer_token)
             summary = result.tap
             document = finish_run(
                 db,

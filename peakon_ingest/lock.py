@@ -20,16 +20,21 @@ class LockHeldError(RuntimeError):
     pass
 
 
+def runs_peakon_ingest(pid: int) -> bool:
+    """Whether process `pid` of this machine is alive and runs peakon-ingest."""
+    try:
+        cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+    except OSError:
+        return False
+    return b"peakon_ingest" in cmdline or b"peakon-ingest" in cmdline
+
+
 def holder_is_gone(held: dict[str, Any]) -> bool:
     """A holder on this host whose process no longer runs peakon-ingest died without releasing
     (kill -9, OOM): its lock need not be waited out. Other hosts are trusted until expiry."""
     if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
         return False
-    try:
-        cmdline = Path(f"/proc/{held['pid']}/cmdline").read_bytes()
-    except OSError:
-        return True
-    return b"peakon_ingest" not in cmdline and b"peakon-ingest" not in cmdline
+    return not runs_peakon_ingest(held["pid"])
 
 
 class IngestLock:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import ctypes
+import getpass
 import json
 import logging
 import os
@@ -27,6 +28,7 @@ from typing import IO, Any
 import msgspec
 from tap_peakon.private_files import write_private
 
+from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
 
 log = logging.getLogger("peakon_ingest")
@@ -106,13 +108,32 @@ def _die_with_parent() -> None:
     _LIBC.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+PRIVATE_PREFIX = "peakon-ingest-"
+
+
 @contextlib.contextmanager
 def private_dir() -> Iterator[Path]:
-    path = Path(tempfile.mkdtemp(prefix="peakon-ingest-"))  # mode 0700
+    """The run's private folder (mode 0700), named after this process so a later run can tell when
+    it was left behind (kill -9 skips the cleanup below)."""
+    path = Path(tempfile.mkdtemp(prefix=f"{PRIVATE_PREFIX}{os.getpid()}-"))
     try:
         yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
+
+
+def remove_leftovers() -> list[Path]:
+    """Remove the private folders of runs whose process is gone: they hold config files with tokens
+    and the MongoDB URI, and answer pages with personal data."""
+    removed = []
+    for path in Path(tempfile.gettempdir()).glob(f"{PRIVATE_PREFIX}*-*"):
+        pid = path.name.removeprefix(PRIVATE_PREFIX).split("-", 1)[0]
+        if not path.is_dir() or path.owner() != getpass.getuser() or not pid.isdigit():
+            continue
+        if int(pid) != os.getpid() and not runs_peakon_ingest(int(pid)):
+            shutil.rmtree(path, ignore_errors=True)
+            removed.append(path)
+    return removed
 
 
 class Pipeline:

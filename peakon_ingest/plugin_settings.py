@@ -24,6 +24,7 @@ class Mapped:
     setting: str
     # A check of the plugin's own beyond its JSON schema: the problem in words, or None.
     check: Callable[[Any], str | None] | None = None
+    echo: bool = True  # whether an error may quote the value (a URL may carry a password)
 
 
 TAP = "tap-peakon"
@@ -31,7 +32,7 @@ TARGET = "target-mongo-upsert"
 TABLE: dict[str, tuple[Mapped, ...]] = {
     TAP: (
         Mapped("PEAKON_APP_TOKEN", "app_token"),
-        Mapped("PEAKON_BASE_URL", "base_url", base_url_problem),
+        Mapped("PEAKON_BASE_URL", "base_url", base_url_problem, echo=False),
         Mapped("PEAKON_COMPANY_ID", "company_id"),
         Mapped("PEAKON_ENGAGEMENT_GROUP", "engagement_group"),
         Mapped("PEAKON_PER_PAGE", "per_page"),
@@ -40,6 +41,7 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
         Mapped("PEAKON_BACKOFF_BASE_SECONDS", "backoff_base_seconds"),
         Mapped("PEAKON_MAX_RETRY_WAIT_SECONDS", "max_retry_wait_seconds"),
         Mapped("HTTP_TIMEOUT_SECONDS", "timeout_seconds"),
+        Mapped("PEAKON_MAX_RESPONSE_BYTES", "max_response_bytes"),
         Mapped("PEAKON_REDACT_FIELDS", "redact_fields", redact_fields_problem),
         Mapped("PEAKON_REDACT_MODE", "redact_mode"),
     ),
@@ -134,11 +136,12 @@ def plugin_config(plugin: str, values: Mapping[str, str | None]) -> dict[str, An
         try:
             value = parse(str(text), prop)
         except SettingError as err:
-            raise SettingError(f"{mapped.variable}: {err} (got {text!r})") from None
+            shown = f" (got {text!r})" if mapped.echo and not prop.get("secret") else ""
+            raise SettingError(f"{mapped.variable}: {err}{shown}") from None
         error = next(iter(Draft7Validator(prop).iter_errors(value)), None)
         problem = describe_error(error.message, prop) if error else mapped.check(value) if mapped.check else None
         if problem is not None:
-            shown = "" if prop.get("secret") else f" (got {text!r})"
+            shown = f" (got {text!r})" if mapped.echo and not prop.get("secret") else ""
             raise SettingError(f"{mapped.variable}: {problem}{shown}")
         config[mapped.setting] = value
     return config

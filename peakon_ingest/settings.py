@@ -41,6 +41,7 @@ class Settings(BaseSettings):
     peakon_backoff_base_seconds: str | None = None
     peakon_max_retry_wait_seconds: str | None = None
     http_timeout_seconds: str | None = None
+    peakon_max_response_bytes: str | None = None
     peakon_redact_fields: str | None = None
     peakon_redact_mode: str | None = None
     # -- the operator's own (MONGO_URI and MONGO_DB are also mapped onto the target's settings) ----

@@ -32,6 +32,7 @@ def test_compose_file_follows_the_compose_specification() -> None:
     assert ingestor["env_file"] == ".env"
     assert ingestor["depends_on"]["mongo"]["condition"] == "service_healthy"
     assert ingestor["restart"] == "unless-stopped"
+    assert ingestor["tmpfs"] == services["ingestor-demo"]["tmpfs"] == ["/tmp"]  # noqa: S108 - private folders in memory
     assert services["simulator"]["profiles"] == ["demo"]
     assert services["ingestor-demo"]["environment"]["PEAKON_BASE_URL"] == "http://simulator:8089/api/v1"
 

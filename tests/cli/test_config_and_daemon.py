@@ -26,7 +26,9 @@ Db = Database[dict[str, Any]]
         ("PEAKON_REDACT_MODE", "blur", "PEAKON_REDACT_MODE: 'blur' is not one of ['remove', 'hash']"),
         ("PEAKON_REDACT_FIELDS", "a b", "PEAKON_REDACT_FIELDS: expected comma-separated field names"),
         ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a 5-field cron expression"),
-        ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an http(s) URL"),
+        ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an https URL"),
+        ("PEAKON_BASE_URL", "http://acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected https (plain http only on"),
+        ("PEAKON_BASE_URL", "https://me:pw@acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected a URL without user"),
         ("HTTP_TIMEOUT_SECONDS", "soon", "HTTP_TIMEOUT_SECONDS: expected a number (got 'soon')"),
         ("RUN_ON_START", "perhaps", "RUN_ON_START: Input should be a valid boolean"),
         ("LOG_FORMAT", "xml", "LOG_FORMAT: Input should be 'text' or 'json'"),
@@ -49,6 +51,7 @@ def test_bad_setting_exits_2_naming_the_variable(
     assert lines[0].startswith(f"peakon-ingest: error: {expected}")
     assert "^" not in lines[0]  # never a raw regular expression
     assert "notaport" not in lines[0] or variable != "MONGO_URI"  # a URI may carry a password: never shown
+    assert ":pw@" not in lines[0]
     assert mongo_db.list_collection_names() == []
 
 

@@ -133,7 +133,33 @@ def test_stored_bearer_token_is_reused_and_replaced_after_401(
     simulator.state._tokens.clear()  # the server forgets every token, as after an expiry
     assert run_cli(["ingest", "--streams", "drivers"], env, tmp_path).returncode == 0
     (renewed,) = mongo_db["auth_tokens"].find()
-    assert renewed["bearer_token"] != stored["bearer_token"]
+    assert renewed["bearer_token_encrypted"] != stored["bearer_token_encrypted"]
+
+
+def test_the_stored_bearer_token_is_useless_to_a_database_reader(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest", "--streams", "drivers"], env, tmp_path).returncode == 0
+    (stored,) = mongo_db["auth_tokens"].find()
+    issued = list(simulator.state._tokens)  # every bearer token the server handed out
+    assert issued
+    assert not any(token in json.dumps(stored, default=str) for token in issued)  # not in clear
+    assert set(stored) == {"_id", "bearer_token_encrypted", "obtained_at"}
+
+    # Under another application token it does not decrypt: that run simply exchanges its own.
+    other = {**env, "PEAKON_APP_TOKEN": "another-app-token"}
+    simulator.state.app_token = "another-app-token"
+    before = len(control(simulator, "GET", "requests")["requests"])
+    done = run_cli(["ingest", "--streams", "drivers"], other, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    log = control(simulator, "GET", "requests")["requests"][before:]
+    assert [r["status"] for r in log if r["path"].endswith("/auth/application")] == [200]
+    assert all(r["status"] != 401 for r in log)  # the stored token was never tried
+
+    # A tampered document is no better: exchanged again, and the run succeeds.
+    mongo_db["auth_tokens"].update_one({}, {"$set": {"bearer_token_encrypted": "gAAAAAB-tampered"}})
+    assert run_cli(["ingest", "--streams", "drivers"], other, tmp_path).returncode == 0
 
 
 def test_a_second_ingest_refuses_while_the_lock_is_held(

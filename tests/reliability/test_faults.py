@@ -53,11 +53,11 @@ def last_run(db: Db) -> dict[str, Any]:
     return runs[0]
 
 
-def follow_up(tmp_path: Path, sim: SimulatorThread, mongo_uri: str, db: Db, reference: Snapshot) -> None:
+def follow_up(tmp_path: Path, sim: SimulatorThread, mongo_uri: str, db: Db, reference: Snapshot, **extra: str) -> None:
     """The next, fault-free run succeeds and leaves the collections of a clean run."""
     control(sim, "DELETE", "faults")
     control(sim, "POST", "switches", {"token_max_requests": None, "rate_limit_per_hour": 100_000})
-    done = run_cli(["ingest"], env_for(sim, mongo_uri, db), tmp_path)
+    done = run_cli(["ingest"], env_for(sim, mongo_uri, db, **extra), tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert last_run(db)["status"] == "success"
     assert_repaired(db, reference)
@@ -119,7 +119,9 @@ def test_kill_9_of_peakon_ingest(
     tmp_path: Path, sim: SimulatorThread, mongo_uri: str, mongo_db: Db, reference: Snapshot, scenario: Scenario
 ) -> None:
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.3, "times": -1, "path": "/answers/export"})
-    process = start_cli(["ingest"], env_for(sim, mongo_uri, mongo_db), tmp_path)
+    temporary = tmp_path / "tmp"  # the runs' private folders go here (TMPDIR)
+    temporary.mkdir()
+    process = start_cli(["ingest"], env_for(sim, mongo_uri, mongo_db, TMPDIR=str(temporary)), tmp_path)
     wait_for_bookmark(mongo_db)
     children = psutil.Process(process.pid).children(recursive=True)
     process.send_signal(signal.SIGKILL)
@@ -129,14 +131,22 @@ def test_kill_9_of_peakon_ingest(
     killed = last_run(mongo_db)
     assert killed["status"] == "running"
     assert_bookmark_not_ahead(mongo_db, expected=True)
-    follow_up(tmp_path, sim, mongo_uri, mongo_db, reference)  # takes over the dead holder's lock at once
+    (left,) = temporary.glob("peakon-ingest-*")  # kill -9 skips the cleanup: tokens and the URI are in there
+    assert (left / "tap.json").exists()
+    # The next run takes over the dead holder's lock at once and removes what it left behind.
+    follow_up(tmp_path, sim, mongo_uri, mongo_db, reference, TMPDIR=str(temporary))
     assert mongo_db["ingestion_runs"].find_one({"_id": killed["_id"]})["status"] == "abandoned"  # type: ignore[index]
+    assert list(temporary.iterdir()) == []
     scenario.name = "kill -9 of peakon-ingest mid-run"
-    scenario.expected = "the children stop; the next run takes the lock at once, marks the run `abandoned`, repairs"
-    scenario.happened = (
-        "tap and target get SIGTERM from the kernel and stop; the next run takes the lock and marks the run `abandoned`"
+    scenario.expected = (
+        "the children stop; the next run takes the lock at once, marks the run `abandoned`, removes the dead "
+        "run's private folder and repairs"
     )
-    scenario.proof = "no child survives; abandoned status; follow-up run equals a clean run"
+    scenario.happened = (
+        "tap and target get SIGTERM from the kernel and stop; the next run takes the lock, marks the run "
+        "`abandoned` and removes the folder left behind"
+    )
+    scenario.proof = "no child survives; abandoned status; the temporary folder empty; follow-up run equals a clean run"
 
 
 def test_mongodb_stopped_mid_run_and_started_again(
