@@ -20,13 +20,14 @@ def ensure_run(collection: Collection[dict[str, Any]], run_id: str) -> None:
 
 
 def add_counts(
-    collection: Collection[dict[str, Any]], run_id: str, stream: str, counts: WriteCounts, records: int
+    collection: Collection[dict[str, Any]], run_id: str, stream: str, counts: WriteCounts, records: int, rejected: int
 ) -> None:
     collection.update_one(
         {"_id": run_id},
         {
             "$inc": {
                 f"counts.{stream}.records": records,
+                f"counts.{stream}.rejected": rejected,
                 f"counts.{stream}.upserted": counts.upserted,
                 f"counts.{stream}.matched": counts.matched,
                 f"counts.{stream}.modified": counts.modified,

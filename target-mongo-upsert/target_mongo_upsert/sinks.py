@@ -6,6 +6,7 @@ import functools
 import re
 from typing import TYPE_CHECKING, Any
 
+from pymongo import UpdateOne
 from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
@@ -13,7 +14,9 @@ from typing_extensions import override
 from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
 from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
+from target_mongo_upsert.rejections import REJECTED_COLLECTION, reason, rejection
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
+from target_mongo_upsert.writer import WriteCounts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -40,6 +43,7 @@ class MongoSink(BatchSink):
         self._indexes_pending = False
         self.fresh = False  # the collection was empty when this run began
         self.position = 0  # records of this stream read so far, for errors that name one
+        self.rejected: list[UpdateOne] = []  # records kept aside until the next write
 
     MAX_SIZE_DEFAULT = 5000  # documents per bulk write unless `batch_size_rows` says otherwise
 
@@ -87,6 +91,11 @@ class MongoSink(BatchSink):
         self.add(context.setdefault("documents", {}), record.pop("_id"), record)
 
     def add(self, batch: dict[Any, dict[str, Any]], key: Any, record: dict[str, Any]) -> None:
+        why = reason(key, record)
+        if why is not None:  # kept aside with the next write; the batch goes on without it
+            self.logger.warning("%s: record %d rejected: %s", self.stream_name, self.position, why)
+            self.rejected.append(rejection(self.stream_name, why, key, record, self.run_id))
+            return
         if key in batch:
             self.tally_duplicate_merged()  # the last version of a key in a batch wins
         batch[key] = record
@@ -123,17 +132,23 @@ class MongoSink(BatchSink):
         self.commit(context.get("documents", {}))
 
     def commit(self, documents: dict[Any, dict[str, Any]]) -> None:
-        """Queue the batch's write and its run counts, to run in the background."""
-        if documents:
+        """Queue the batch's write (with the records rejected since the last) and its run counts."""
+        rejected, self.rejected = self.rejected, []
+        if documents or rejected:
             self.tally_record_written(len(documents))
-            self.commits.write(lambda: self._write(documents), self.collection_name, documents.keys())
+            job = functools.partial(self._write, documents, rejected)
+            self.commits.write(job, self.collection_name, documents.keys())
 
-    def _write(self, documents: dict[Any, dict[str, Any]]) -> None:
-        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh)
+    def _write(self, documents: dict[Any, dict[str, Any]], rejected: list[UpdateOne]) -> None:
+        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh) if documents else WriteCounts()
+        if rejected:
+            kept = self.writer.database[REJECTED_COLLECTION]
+            self.writer.retrying(lambda: kept.bulk_write(rejected, ordered=False), "rejected records")
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
             self.writer.retrying(
-                lambda: add_counts(runs, str(self.run_id), self.collection_name, counts, len(documents)), "run counts"
+                lambda: add_counts(runs, str(self.run_id), self.collection_name, counts, len(documents), len(rejected)),
+                "run counts",
             )
         self.logger.info(
             "%s: %d documents (%d inserted, %d updated, %d unchanged)",

@@ -61,7 +61,7 @@ def test_same_input_twice_is_idempotent(tmp_path: Path, mongo_uri: str, mongo_db
     assert again == snapshot  # same documents, first_seen_at kept
     runs = {r["_id"]: r["counts"] for r in mongo_db["ingestion_runs"].find()}
     assert runs["run-1"]["orders"]["upserted"] == 3
-    assert runs["run-2"]["orders"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0}
+    assert runs["run-2"]["orders"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0, "rejected": 0}
     assert runs["run-2"]["customers"]["upserted"] == 0
 
 
@@ -165,7 +165,7 @@ def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
     assert [(d["_id"], d["v"]) for d in mongo_db["orders"].find()] == [(7, 2)]
     run = mongo_db["ingestion_runs"].find_one({"_id": "repeat"})
     assert run is not None
-    assert run["counts"]["orders"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1}
+    assert run["counts"]["orders"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1, "rejected": 0}
 
 
 def batch_message(path: Path, rows: list[dict[str, Any]]) -> str:
@@ -278,3 +278,25 @@ def test_summary_file_records_success_or_the_error(tmp_path: Path, mongo_uri: st
         "error": "stream orders: record 2 has no value for key property '_id'",
         "error_type": "RecordKeyError",
     }
+
+
+def test_records_mongodb_would_refuse_are_kept_aside_and_the_run_goes_on(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "hostile.singer", run_id="run-h")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert sorted(d["_id"] for d in mongo_db["orders"].find()) == [1, 7]
+    rejected = {r["reason"]: json.loads(r["record"]) for r in mongo_db["rejected_records"].find()}
+    assert rejected == {
+        "its key is dict, not an integer or a string": {"_id": {"oid": 2}, "id": {"oid": 2}, "amount": 6},
+        "its key is list, not an integer or a string": {"_id": [3], "id": [3], "amount": 7},
+        "top-level field '$set' starts with $": {"_id": 4, "id": 4, "$set": {"amount": 0}},
+        "top-level field 'a.b' contains a dot": {"_id": 5, "id": 5, "a.b": 1},
+        "nested deeper than 100 levels": rejected.get("nested deeper than 100 levels", {}) | {"_id": 6, "id": 6},
+    }
+    (run,) = mongo_db["ingestion_runs"].find()
+    assert run["counts"]["orders"]["rejected"] == 5
+    assert mongo_db["sync_state"].find_one({"_id": "orders"})["last_order_id"] == 7  # type: ignore[index]
+    again = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "hostile.singer", run_id="run-h2")
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert mongo_db["rejected_records"].count_documents({}) == 5  # the same records are kept once
