@@ -167,6 +167,27 @@ class PeakonData:
         item["meta"] = {"source": "odd"}
         return item
 
+    HOSTILE_KINDS = ("object id", "array id", "$-prefixed field", "dotted field", "deep nesting")
+
+    @staticmethod
+    def hostile(item: dict[str, Any], kind: str) -> dict[str, Any]:
+        """What a broken or hostile server could send, which MongoDB would refuse or cannot key."""
+        answer_id = item["attributes"]["answerId"]
+        if kind == "object id":
+            item["id"] = item["attributes"]["answerId"] = {"value": answer_id}
+        elif kind == "array id":
+            item["id"] = item["attributes"]["answerId"] = [answer_id]
+        elif kind == "$-prefixed field":
+            item["$where"] = "sleep(1000)"
+        elif kind == "dotted field":
+            item["answer.score"] = 1
+        else:
+            deep: dict[str, Any] = {}
+            for _ in range(120):
+                deep = {"d": deep}
+            item["attributes"]["deep"] = deep
+        return item
+
     # -- employees -----------------------------------------------------------------------------
     def _email(self, employee: int) -> str:
         first, last = self._names(employee)

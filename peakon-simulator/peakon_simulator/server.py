@@ -245,6 +245,15 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         odd = self.state.switches.odd_answers_every
         if odd:
             data = [PeakonData.oddify(a) if a["attributes"]["answerId"] % odd == 0 else a for a in data]
+        hostile = self.state.switches.hostile_answers_every
+        if hostile:
+            kinds = PeakonData.HOSTILE_KINDS
+            data = [
+                PeakonData.hostile(a, kinds[a["attributes"]["answerId"] // hostile % len(kinds)])
+                if a["attributes"]["answerId"] % hostile == 0
+                else a
+                for a in data
+            ]
         first = self._link("/answers/export", {"per_page": per_page})
         next_link: str | None = None
         if end < total:

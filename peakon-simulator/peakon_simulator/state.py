@@ -46,6 +46,8 @@ class Switches:
     # Absolute next links on another origin (e.g. http://127.0.0.2:9999): a hostile or broken server.
     next_link_origin: str | None = None
     gzip_responses: bool = False  # API bodies sent with Content-Encoding: gzip
+    # every Nth answer hostile: an object or array id, a $-prefixed or dotted field, or deep nesting
+    hostile_answers_every: int | None = None
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")

@@ -29,6 +29,13 @@ if TYPE_CHECKING:
 
 # Each stream's schema is schemas/<stream name>.json (derived from Peakon's spec: schema_derivation.py).
 SCHEMAS = StreamSchema(SchemaDirectory(resources.files("tap_peakon").joinpath("schemas")))
+
+
+def is_bookmark(key: Any) -> bool:
+    """Whether an answer's key can be a bookmark: an integer (answer ids are)."""
+    return isinstance(key, int) and not isinstance(key, bool)
+
+
 # The largest `per_page` Peakon accepts for /employees: a run reads them in as few requests as it can.
 EMPLOYEES_PER_PAGE = 10_000
 
@@ -62,6 +69,14 @@ class AnswersExportStream(PeakonStream):
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
         return answer_key(item)
 
+    # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
+    # object or a list (a broken server's) would crash that comparison and stall every later run. It
+    # moves no bookmark instead; the target keeps it aside. (tests/test_sdk_contract.py guards it.)
+    @override
+    def _increment_stream_state(self, latest_record: dict[str, Any], *, context: Context | None = None) -> None:
+        if is_bookmark(latest_record.get("_id")):
+            super()._increment_stream_state(latest_record, context=context)
+
     @override
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
@@ -73,8 +88,10 @@ class AnswersExportStream(PeakonStream):
             records = [self.post_process(row, context) or row for row in page]
             wait_for_room(batch_config, self.name, max_pending)
             yield write_batch(batch_config, self.name, records)
-            state["replication_key"] = self.replication_key
-            state["replication_key_value"] = page[-1]["_id"]
+            keys = [row["_id"] for row in page if is_bookmark(row["_id"])]
+            if keys:  # the page's last usable key (a record keyed by anything else moves no bookmark)
+                state["replication_key"] = self.replication_key
+                state["replication_key_value"] = keys[-1]
 
 
 class EmployeesStream(PeakonStream):

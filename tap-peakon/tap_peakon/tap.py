@@ -246,6 +246,9 @@ class TapPeakon(Tap):
         """The SDK's stream maps, with the redaction settings' maps first: a user's own `stream_maps`
         for the same stream (it replaces ours there) must redact the fields itself."""
         redaction = stream_maps(parse_fields(self.config.get("redact_fields")), str(self.config["redact_mode"]))
+        wanted = self.config.get("streams")
+        if wanted:  # the SDK cannot map a stream the `streams` setting leaves out (its catalog entry is bare)
+            redaction = {stream: spec for stream, spec in redaction.items() if stream in wanted}
         config = {**self.config, "stream_maps": {**redaction, **(self.config.get("stream_maps") or {})}}
         self.mapper = PluginMapper(plugin_config=config, logger=self.logger)
         self.mapper.register_raw_streams_from_catalog(self.catalog)

@@ -9,9 +9,10 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from singer_sdk import Tap
+from singer_sdk import Stream, Tap
 from singer_sdk.helpers import _batch
 from singer_sdk.plugin_base import PluginBase
+from tap_peakon.streams import AnswersExportStream
 from tap_peakon.tap import TapPeakon
 
 
@@ -28,6 +29,11 @@ def test_sync_all_is_the_sdk_entry_point_we_wrap() -> None:
     assert parameters(Tap.sync_all) == ["self"]
     assert TapPeakon.sync_all is not Tap.sync_all  # ours, around it
     assert "sync_all()" in inspect.getsource(Tap.invoke)
+
+
+def test_the_bookmark_moves_through_the_hook_answers_override() -> None:
+    assert parameters(Stream._increment_stream_state) == parameters(AnswersExportStream._increment_stream_state)
+    assert "self._increment_stream_state(record" in inspect.getsource(Stream._sync_records)
 
 
 def test_batch_config_has_the_fields_the_batch_writer_reads() -> None:

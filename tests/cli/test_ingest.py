@@ -38,7 +38,13 @@ def test_ingest_fills_every_collection_and_records_the_run(
     (run,) = runs(mongo_db)
     assert run["status"] == "success"
     assert run["error"] is None
-    assert run["counts"]["answers_export"] == {"records": 2500, "upserted": 2500, "matched": 0, "modified": 0}
+    assert run["counts"]["answers_export"] == {
+        "records": 2500,
+        "upserted": 2500,
+        "matched": 0,
+        "modified": 0,
+        "rejected": 0,
+    }
     assert run["requests"] == len(control(simulator, "GET", "requests")["requests"])
     assert run["skipped_drivers"] == 17
     assert run["duration_seconds"] > 0
@@ -83,7 +89,13 @@ def test_full_sync_refetches_everything_without_duplicates(
     assert counts(mongo_db) == EXPECTED
     run = runs(mongo_db)[-1]
     assert run["mode"] == "full"
-    assert run["counts"]["answers_export"] == {"records": 2500, "upserted": 0, "matched": 2500, "modified": 2500}
+    assert run["counts"]["answers_export"] == {
+        "records": 2500,
+        "upserted": 0,
+        "matched": 2500,
+        "modified": 2500,
+        "rejected": 0,
+    }
 
 
 def test_dry_run_writes_nothing(tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db) -> None:

@@ -157,3 +157,56 @@ def test_redaction_removes_or_hashes_fields_before_mongodb(
     scenario.expected = "the fields absent (remove) or sha256 of the value (hash) in every stored document"
     scenario.happened = "removed from every answer and employee; in hash mode stored as sha256:<hex>"
     scenario.proof = "every stored document checked; hashes recomputed from the API's values"
+
+
+def test_hostile_records_are_kept_aside_and_never_block_the_pipeline(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db, scenario: Scenario
+) -> None:
+    sim = make_simulator(answers=3000, hostile_answers_every=97)
+    hostile = {i: PeakonData.answer_id(i) for i in range(3000) if PeakonData.answer_id(i) % 97 == 0}
+    kinds = {PeakonData.HOSTILE_KINDS[a // 97 % len(PeakonData.HOSTILE_KINDS)] for a in hostile.values()}
+    assert kinds == set(PeakonData.HOSTILE_KINDS)  # every kind is on a page next to good records
+    unkeyable = sum(PeakonData.HOSTILE_KINDS[a // 97 % 5] in {"object id", "array id"} for a in hostile.values())
+    # The page-file path (the operator's default), then the record path (redaction on), each twice.
+    for database, extra in ((mongo_db, {}), (mongo_db.client[mongo_db.name + "_r"], {"PEAKON_REDACT_FIELDS": "x"})):
+        try:
+            env = cli_env(sim, mongo_uri, database.name, **extra)
+            first = run_cli(["ingest", "--streams", "answers_export"], env, tmp_path)
+            assert first.returncode == 0, first.stderr[-2000:]
+            assert database["answers_export"].count_documents({}) == 3000 - len(hostile)
+            rejected = list(database["rejected_records"].find())
+            assert len(rejected) == len(hostile)
+            assert {r["stream"] for r in rejected} == {"answers_export"}
+            assert all(json.loads(r["record"]) for r in rejected)  # the raw record, as text
+            assert {r["reason"] for r in rejected} == {
+                "its key is dict, not an integer or a string",
+                "its key is list, not an integer or a string",
+                "top-level field '$where' starts with $",
+                "top-level field 'answer.score' contains a dot",
+                "nested deeper than 100 levels",
+            }
+            (run,) = database["ingestion_runs"].find()
+            assert run["counts"]["answers_export"]["rejected"] == len(hostile)
+            bookmark = database["sync_state"].find_one({"_id": "answers_export"}) or {}
+            good = [a for a in (PeakonData.answer_id(i) for i in range(3000)) if a not in hostile.values()]
+            assert bookmark.get("last_answer_id") == max(good)
+            control(sim, "POST", "answers", {"count": 500})
+            second = run_cli(["ingest", "--streams", "answers_export"], env, tmp_path)
+            assert second.returncode == 0, second.stderr[-2000:]  # later runs are not stuck
+            new_hostile = sum(PeakonData.answer_id(i) % 97 == 0 for i in range(3000, 3500))
+            assert database["answers_export"].count_documents({}) == 3500 - len(hostile) - new_hostile
+            control(sim, "POST", "reset")
+            control(sim, "POST", "switches", {"hostile_answers_every": 97})
+        finally:
+            if database is not mongo_db:
+                mongo_db.client.drop_database(database.name)
+    scenario.name = "a page with hostile records next to good ones"
+    scenario.expected = (
+        "exit 0; good records stored; each object or array id, $-prefixed or dotted field and 120-deep nesting "
+        "in rejected_records with its reason and raw text; counted; the next run not stuck"
+    )
+    scenario.happened = (
+        f"{len(hostile)} of 3000 rejected ({unkeyable} unkeyable), on the page-file and the record path; "
+        "the next run stored 500 new answers"
+    )
+    scenario.proof = "collection counts, rejected_records, run counts and the bookmark checked on both paths"
