@@ -44,6 +44,8 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
         Mapped("PEAKON_MAX_RESPONSE_BYTES", "max_response_bytes"),
         Mapped("PEAKON_REDACT_FIELDS", "redact_fields", redact_fields_problem),
         Mapped("PEAKON_REDACT_MODE", "redact_mode"),
+        Mapped("PEAKON_REDACT_KEY", "redact_key"),
+        Mapped("PEAKON_PSEUDONYMIZE_IDS", "pseudonymize_ids"),
     ),
     TARGET: (
         Mapped("MONGO_URI", "mongo_uri"),

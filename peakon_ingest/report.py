@@ -20,12 +20,15 @@ def _when(value: Any) -> str:
 
 def counts_table(counts: Mapping[str, Mapping[str, int]], title: str) -> Table:
     table = Table(title=title)
-    for column in ("collection", "received", "inserted", "updated", "unchanged"):
+    for column in ("collection", "received", "inserted", "updated", "unchanged", "rejected"):
         table.add_column(column, justify="left" if column == "collection" else "right")
     for name in sorted(counts):
         c = counts[name]
         matched, modified = c.get("matched", 0), c.get("modified", 0)
-        table.add_row(name, str(c.get("records", 0)), str(c.get("upserted", 0)), str(modified), str(matched - modified))
+        table.add_row(
+            name, str(c.get("records", 0)), str(c.get("upserted", 0)), str(modified), str(matched - modified),
+            str(c.get("rejected", 0)),
+        )  # fmt: skip
     return table
 
 

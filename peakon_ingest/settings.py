@@ -44,8 +44,11 @@ class Settings(BaseSettings):
     peakon_max_response_bytes: str | None = None
     peakon_redact_fields: str | None = None
     peakon_redact_mode: str | None = None
+    peakon_redact_key: SecretStr | None = None
+    peakon_pseudonymize_ids: str | None = None
     # -- the operator's own (MONGO_URI and MONGO_DB are also mapped onto the target's settings) ----
     peakon_app_token_file: Path | None = None
+    peakon_redact_key_file: Path | None = None
     mongo_uri: SecretStr = SecretStr("mongodb://mongo:27017")
     mongo_db: str = Field("peakon", min_length=1)
     mongo_timeout_seconds: float = Field(10.0, gt=0)
@@ -96,20 +99,11 @@ class Settings(BaseSettings):
 
     def app_token(self) -> str:
         """The application token, from PEAKON_APP_TOKEN or the file PEAKON_APP_TOKEN_FILE names."""
-        if self.peakon_app_token is not None and self.peakon_app_token.get_secret_value().strip():
-            return self.peakon_app_token.get_secret_value().strip()
-        if self.peakon_app_token_file is not None:
-            try:
-                token = self.peakon_app_token_file.read_text(encoding="utf-8").strip()
-            except OSError as err:
-                msg = f"PEAKON_APP_TOKEN_FILE: cannot read {self.peakon_app_token_file} ({err.strerror})"
-                raise ConfigError(msg) from None
-            if token:
-                return token
-            msg = f"PEAKON_APP_TOKEN_FILE: {self.peakon_app_token_file} is empty"
+        token = secret("PEAKON_APP_TOKEN", self.peakon_app_token, self.peakon_app_token_file)
+        if token is None:
+            msg = "PEAKON_APP_TOKEN: required (the Peakon application token), or PEAKON_APP_TOKEN_FILE"
             raise ConfigError(msg)
-        msg = "PEAKON_APP_TOKEN: required (the Peakon application token), or PEAKON_APP_TOKEN_FILE"
-        raise ConfigError(msg)
+        return token
 
     def _variables(self) -> dict[str, str | None]:
         values: dict[str, str | None] = {}
@@ -119,11 +113,21 @@ class Settings(BaseSettings):
         return values
 
     def tap_settings(self) -> dict[str, Any]:
-        """tap-peakon's settings from the mapped variables (the token from its file too)."""
+        """tap-peakon's settings from the mapped variables (the secrets from their files too)."""
+        key = secret("PEAKON_REDACT_KEY", self.peakon_redact_key, self.peakon_redact_key_file)
+        variables = {**self._variables(), "PEAKON_APP_TOKEN": self.app_token(), "PEAKON_REDACT_KEY": key}
         try:
-            return plugin_settings.plugin_config(TAP, {**self._variables(), "PEAKON_APP_TOKEN": self.app_token()})
+            config = plugin_settings.plugin_config(TAP, variables)
         except SettingError as err:
             raise ConfigError(str(err)) from None
+        hashing = config.get("redact_mode") == "hash" and config.get("redact_fields")
+        if (hashing or config.get("pseudonymize_ids")) and not key:
+            msg = (
+                "PEAKON_REDACT_KEY: required (or PEAKON_REDACT_KEY_FILE) with PEAKON_REDACT_MODE=hash or "
+                "PEAKON_PSEUDONYMIZE_IDS=true: the secret key of the pseudonyms"
+            )
+            raise ConfigError(msg)
+        return config
 
     def target_settings(self) -> dict[str, Any]:
         try:
@@ -138,6 +142,21 @@ class Settings(BaseSettings):
         return str(value).rstrip("/")
 
 
+def secret(variable: str, value: SecretStr | None, file: Path | None) -> str | None:
+    """A secret from its variable, or from the file `<variable>_FILE` names (Docker secrets)."""
+    if value is not None and value.get_secret_value().strip():
+        return value.get_secret_value().strip()
+    if file is None:
+        return None
+    try:
+        text = file.read_text(encoding="utf-8").strip()
+    except OSError as err:
+        raise ConfigError(f"{variable}_FILE: cannot read {file} ({err.strerror})") from None
+    if not text:
+        raise ConfigError(f"{variable}_FILE: {file} is empty")
+    return text
+
+
 def load_settings(env_file: str | None = ".env") -> Settings:
     """Settings from the environment, or a one-line ConfigError naming the first bad variable."""
     try:
@@ -146,7 +165,7 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         given = first.get("input")
-        secret = name in {"PEAKON_APP_TOKEN", "MONGO_URI"}
-        shown = "" if secret or isinstance(given, dict) else f" (got {given!r})"
+        hidden = name in {"PEAKON_APP_TOKEN", "PEAKON_REDACT_KEY", "MONGO_URI"}
+        shown = "" if hidden or isinstance(given, dict) else f" (got {given!r})"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name}: {message}{shown}") from None

@@ -84,7 +84,7 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def get_batch_config(self, config: Mapping[str, Any]) -> BatchConfig | None:
         """BATCH mode only for streams that write their own files, and only while records pass
-        through unmapped: stream maps (e.g. redaction) work on the record path."""
+        through unmapped: a user's own stream maps work on the record path."""
         plain = all(type(m) is SameRecordTransform and m.stream_alias == self.name for m in self.stream_maps)
         return super().get_batch_config(config) if self.sends_batches and plain else None
 
@@ -233,5 +233,11 @@ class PeakonStream(RESTStream[str | None]):
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
+        """A stream's own shaping first (its key, its bookmark), then redaction and pseudonyms: on
+        the record and the page-file path alike, before anything leaves the tap."""
+        return self.peakon.privacy.apply(self.name, self.shape(row, context))
+
+    def shape(self, row: dict[str, Any], context: Context | None) -> dict[str, Any]:
+        """The record as this stream emits it, before privacy rules apply (streams extend this)."""
         row["_id"] = self.record_key(row, context)
         return row

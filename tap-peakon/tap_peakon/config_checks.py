@@ -10,7 +10,7 @@ import ipaddress
 from typing import Any
 from urllib.parse import urlsplit
 
-from tap_peakon.redaction import parse_fields
+from tap_peakon.privacy import parse_fields
 
 
 def is_loopback(host: str | None) -> bool:

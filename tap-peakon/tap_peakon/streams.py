@@ -110,8 +110,8 @@ class EmployeesStream(PeakonStream):
         return as_int_or_self(item.get("id"))
 
     @override
-    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
-        row = super().post_process(row, context) or row
+    def shape(self, row: dict[str, Any], context: Context | None) -> dict[str, Any]:
+        row = super().shape(row, context)
         key = row["_id"]
         state = self.get_context_state(context)
         if isinstance(key, int) and key > int(state.get("last_employee_id") or 0):
@@ -155,8 +155,8 @@ class ScoresByDriverStream(PeakonStream):
         return score_key(str((context or {})["driver_id"]), item)
 
     @override
-    def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:
-        row = super().post_process(row, context) or row
+    def shape(self, row: dict[str, Any], context: Context | None) -> dict[str, Any]:
+        row = super().shape(row, context)
         row["driver_id"] = (context or {})["driver_id"]
         return row
 

@@ -10,7 +10,6 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.mapper import PluginMapper
 from typing_extensions import override
 
 from tap_peakon import streams
@@ -18,8 +17,8 @@ from tap_peakon.auth import PeakonAuthenticator
 from tap_peakon.capped_session import CappedSession
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 from tap_peakon.names import STREAM_NAMES
+from tap_peakon.privacy import MODES, Privacy, parse_fields
 from tap_peakon.rate_limit import HourlyLimiter
-from tap_peakon.redaction import MODES, parse_fields, stream_maps
 from tap_peakon.run_summary import RunStats
 
 STREAM_TYPES: list[type[Stream]] = [
@@ -149,15 +148,33 @@ class TapPeakon(Tap):
             "redact_fields",
             th.CustomType({"type": ["string", "array", "null"], "items": {"type": "string"}}),
             title="Fields to redact",
-            description="Field names inside each record's attributes never to emit, e.g. "
-            "accountEmail,answerComment (comma-separated text or a list).",
+            description="Field names (matched at any depth) or paths from the record's top (* for any field), "
+            "case-insensitive, never to emit as they are, e.g. accountEmail,relationships.* "
+            "(comma-separated text or a list).",
         ),
         th.Property(
             "redact_mode",
             th.StringType(allowed_values=list(MODES)),
             default="remove",
             title="Redaction mode",
-            description="remove: drop the fields; hash: replace each value with sha256:<hex of its text>.",
+            description="remove: drop the fields; hash: replace each value with a keyed pseudonym "
+            "(hmac-sha256:<hex>, under redact_key).",
+        ),
+        th.Property(
+            "redact_key",
+            th.StringType,
+            secret=True,
+            title="Pseudonym key",
+            description="The secret key of the pseudonyms; required with redact_mode hash or pseudonymize_ids. "
+            "The same key gives the same pseudonyms in every run.",
+        ),
+        th.Property(
+            "pseudonymize_ids",
+            th.BooleanType,
+            default=False,
+            title="Pseudonymize employee identifiers",
+            description="Employee ids, external ids, emails and manager references become keyed pseudonyms "
+            "everywhere they appear, keys included, so answers and employees still join.",
         ),
         th.Property(
             "summary_path",
@@ -188,6 +205,9 @@ class TapPeakon(Tap):
         problem = redact_fields_problem(config.get("redact_fields"))
         if problem:
             errors.append(f"redact_fields: {problem}, got {config.get('redact_fields')!r}")
+        hashing = config.get("redact_mode") == "hash" and config.get("redact_fields")
+        if (hashing or config.get("pseudonymize_ids")) and not config.get("redact_key"):
+            errors.append("redact_key: required with redact_mode hash or pseudonymize_ids")
         path = config.get("drivers_catalog_path")
         if path and not Path(path).is_file():
             errors.append(f"drivers_catalog_path: no readable file at {path}")
@@ -202,6 +222,15 @@ class TapPeakon(Tap):
     @cached_property
     def stats(self) -> RunStats:
         return RunStats()
+
+    @cached_property
+    def privacy(self) -> Privacy:
+        return Privacy(
+            fields=parse_fields(self.config.get("redact_fields")),
+            mode=str(self.config["redact_mode"]),
+            key=self.config.get("redact_key"),
+            pseudonymize_ids=bool(self.config.get("pseudonymize_ids")),
+        )
 
     @cached_property
     def session(self) -> CappedSession:
@@ -240,18 +269,6 @@ class TapPeakon(Tap):
             for stream in found:
                 stream.selected = stream.name in wanted
         return found
-
-    @override
-    def setup_mapper(self) -> None:
-        """The SDK's stream maps, with the redaction settings' maps first: a user's own `stream_maps`
-        for the same stream (it replaces ours there) must redact the fields itself."""
-        redaction = stream_maps(parse_fields(self.config.get("redact_fields")), str(self.config["redact_mode"]))
-        wanted = self.config.get("streams")
-        if wanted:  # the SDK cannot map a stream the `streams` setting leaves out (its catalog entry is bare)
-            redaction = {stream: spec for stream, spec in redaction.items() if stream in wanted}
-        config = {**self.config, "stream_maps": {**redaction, **(self.config.get("stream_maps") or {})}}
-        self.mapper = PluginMapper(plugin_config=config, logger=self.logger)
-        self.mapper.register_raw_streams_from_catalog(self.catalog)
 
     # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it to write
     # the summary file either way (tests/test_sdk_contract.py guards it).

@@ -140,3 +140,17 @@ def test_client_limiter_keeps_under_the_hourly_budget(simulator: SimulatorThread
     out = answers_run(simulator, per_page=500, max_requests_per_hour=3)  # auth + 5 pages = 6 requests
     assert_complete(out)
     assert waits == [3600.0, 3600.0, 3600.0]
+
+
+def test_hostile_answer_keys_on_the_record_path_move_no_bookmark(make_simulator: SimulatorFactory) -> None:
+    """An answer keyed by an object or a list is emitted (the target keeps it aside) and never
+    becomes the bookmark, which stays on the largest integer key."""
+    sim = make_simulator(answers=2_500, hostile_answers_every=97)
+    out = answers_run(sim, per_page=500)
+    assert out.error is None
+    keys = out.ids("answers_export")
+    assert len(keys) == 2_500
+    assert any(isinstance(key, dict | list) for key in keys)
+    assert out.final_state["bookmarks"]["answers_export"]["replication_key_value"] == max(
+        key for key in keys if isinstance(key, int)
+    )

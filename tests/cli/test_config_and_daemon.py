@@ -25,6 +25,8 @@ Db = Database[dict[str, Any]]
         ("PEAKON_PER_PAGE", "20001", "PEAKON_PER_PAGE: 20001 is greater than the maximum of 20000"),
         ("PEAKON_REDACT_MODE", "blur", "PEAKON_REDACT_MODE: 'blur' is not one of ['remove', 'hash']"),
         ("PEAKON_REDACT_FIELDS", "a b", "PEAKON_REDACT_FIELDS: expected comma-separated field names"),
+        ("PEAKON_PSEUDONYMIZE_IDS", "true", "PEAKON_REDACT_KEY: required (or PEAKON_REDACT_KEY_FILE) with"),
+        ("PEAKON_REDACT_KEY_FILE", "/nonexistent/key", "PEAKON_REDACT_KEY_FILE: cannot read /nonexistent/key"),
         ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a 5-field cron expression"),
         ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an https URL"),
         ("PEAKON_BASE_URL", "http://acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected https (plain http only on"),
