@@ -54,6 +54,10 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
 }
 # What the operator passes the target for Peakon's collections (the target itself is generic).
 TARGET_EXTRAS: dict[str, Any] = {
+    # What differs between two reads of the same item (the tap's envelope): never a change by itself.
+    "envelope_fields": ["fetched_at", "run_id", "endpoint", "source_url"],
+    "refreshed_fields": ["run_id"],
+    "history": ["employees"],
     "indexes": {
         "answers_export": ["attributes.responseAnsweredAt", "attributes.employeeId", "attributes.questionId"],
         "scores_contexts": ["attributes.scores.time"],

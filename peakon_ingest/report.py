@@ -18,17 +18,16 @@ def _when(value: Any) -> str:
     return str(value or "")[:19].replace("T", " ")
 
 
+COUNT_COLUMNS = ("records", "inserted", "changed", "unchanged", "removed", "rejected")
+
+
 def counts_table(counts: Mapping[str, Mapping[str, int]], title: str) -> Table:
     table = Table(title=title)
-    for column in ("collection", "received", "inserted", "updated", "unchanged", "rejected"):
-        table.add_column(column, justify="left" if column == "collection" else "right")
+    table.add_column("collection", no_wrap=True)
+    for column in COUNT_COLUMNS:
+        table.add_column("received" if column == "records" else column, justify="right")
     for name in sorted(counts):
-        c = counts[name]
-        matched, modified = c.get("matched", 0), c.get("modified", 0)
-        table.add_row(
-            name, str(c.get("records", 0)), str(c.get("upserted", 0)), str(modified), str(matched - modified),
-            str(c.get("rejected", 0)),
-        )  # fmt: skip
+        table.add_row(name, *(str(counts[name].get(column, 0)) for column in COUNT_COLUMNS))
     return table
 
 
@@ -47,7 +46,7 @@ def runs_table(runs: Iterable[Mapping[str, Any]]) -> Table:
         table.add_column(column, no_wrap=True)
     table.add_column("error", overflow="fold")
     for run in runs:
-        written = sum(c.get("upserted", 0) + c.get("modified", 0) for c in (run.get("counts") or {}).values())
+        written = sum(c.get("inserted", 0) + c.get("changed", 0) for c in (run.get("counts") or {}).values())
         table.add_row(
             str(run["_id"])[:8], _when(run.get("started_at"))[5:16], str(run.get("status", "")),
             str(run.get("mode", ""))[:4],

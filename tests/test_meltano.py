@@ -23,7 +23,14 @@ from tests.cli.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
-ENVELOPE = {"fetched_at", "run_id", "first_seen_at", "updated_at"}  # differ between any two runs by design
+ENVELOPE = {
+    "fetched_at",
+    "run_id",
+    "first_seen_at",
+    "last_seen_at",
+    "changed_at",
+    "updated_at",
+}  # differ between any two runs by design
 REDACTION = {
     "PEAKON_REDACT_FIELDS": "accountEmail,answerComment,firstName,lastName",
     "PEAKON_REDACT_MODE": "hash",

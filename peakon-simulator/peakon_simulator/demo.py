@@ -1,7 +1,8 @@
 """`make demo`: the whole job against the simulator and an embedded MongoDB-compatible server.
 
-Starts both on free loopback ports, runs `peakon-ingest ingest`, shows `peakon-ingest runs`, then
-appends answers and runs an incremental ingest that fetches only those.
+Starts both on free loopback ports, runs `peakon-ingest ingest`, then a week of change (employees
+changed, removed and added; new answers) and an incremental ingest that counts it, then `runs` and
+`status`.
 """
 
 from __future__ import annotations
@@ -47,8 +48,13 @@ def main() -> None:
             "COLUMNS": os.environ.get("COLUMNS", "120"),
         }
         peakon_ingest("ingest", env=env)
+        week = state.churn(change=40, remove=10, add=25)
         added = state.append_answers(1_000)
-        console.print(f"\nThe simulator now has {added['answers']} answers: the next run fetches only the new 1,000.")
+        console.print(
+            f"\nA week later: {len(week['changed'])} employees changed department and manager, "
+            f"{len(week['removed'])} left, {len(week['added'])} joined; {added['answers']} answers in all. "
+            "The next run fetches only the new 1,000 answers, and counts what changed and what left."
+        )
         peakon_ingest("ingest", env=env)
         peakon_ingest("runs", env=env)
         peakon_ingest("status", env=env)

@@ -197,8 +197,9 @@ class PeakonData:
         h = mix(self.seed, employee, 11)
         return FIRST_NAMES[h % len(FIRST_NAMES)], LAST_NAMES[(h >> 16) % len(LAST_NAMES)]
 
-    def employee(self, index: int) -> dict[str, Any]:
-        h = mix(self.seed, index, 13)
+    def employee(self, index: int, version: int = 0) -> dict[str, Any]:
+        """Employee `index` as of its `version`-th change (a week's churn: another department and manager)."""
+        h = mix(self.seed, index, 13, version) if version else mix(self.seed, index, 13)
         first, last = self._names(index)
         department = sorted(DEPARTMENTS)[h % len(DEPARTMENTS)]
         subs = DEPARTMENTS[department]

@@ -5,6 +5,7 @@ Built on the standard library's threaded HTTP server; the handler only routes an
 
 from __future__ import annotations
 
+import bisect
 import email.utils
 import gzip
 import json
@@ -227,6 +228,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
             return self._answers(query, self_link, fault)
         if path == "/employees":
             return self._employees(query, self_link)
+        if path == "/employees/count":
+            return {"count": len(self.state.live_employees()) + self.state.switches.employees_count_offset}
         if path == "/engagement/drivers":
             return {"data": self.state.data.drivers(), "links": {"self": self_link}}
         scores = SCORES_PATH.fullmatch(path)
@@ -245,6 +248,10 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         odd = self.state.switches.odd_answers_every
         if odd:
             data = [PeakonData.oddify(a) if a["attributes"]["answerId"] % odd == 0 else a for a in data]
+        extra = self.state.switches.extra_field
+        if extra:  # a field Peakon added that the spec (and the tap's schema) does not describe
+            for answer in data:
+                answer["attributes"][extra] = "new"
         hostile = self.state.switches.hostile_answers_every
         if hostile:
             kinds = PeakonData.HOSTILE_KINDS
@@ -273,25 +280,23 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         switches = self.state.switches
         asked = _int_param(query, "per_page", low=1, high=MAX_EMPLOYEES_PER_PAGE, required=False)
         size = min(asked or switches.employees_per_page, switches.employees_per_page)
-        count = self.state.data.employee_count
+        live = self.state.live_employees()  # indices, ascending: ids are EMPLOYEE_ID_BASE + index
         if switches.employees_meta_paging:
-            pages = max(1, -(-count // size))
+            pages = max(1, -(-len(live) // size))
             number = _int_param(query, "page", low=1, high=pages, required=False) or 1
-            start = (number - 1) * size
-            data = [self.state.data.employee(i) for i in range(start, min(start + size, count))]
+            chosen = live[(number - 1) * size : number * size]
             return {
-                "data": data,
+                "data": [self.state.employee(i) for i in chosen],
                 "links": {"self": self_link},
                 "meta": {"page": {"number": number, "total": pages, "size": size}},
             }
         after = _int_param(query, "continuation", low=0, high=2**62, required=False)
-        start = 0 if after is None else max(0, after - EMPLOYEE_ID_BASE + 1)
-        end = min(start + size, count)
-        data = [self.state.data.employee(i) for i in range(start, end)]
+        start = 0 if after is None else bisect.bisect_right(live, after - EMPLOYEE_ID_BASE)
+        chosen = live[start : start + size]
         next_link = None
-        if end < count:
-            next_link = self._link("/employees", {"per_page": size, "continuation": EMPLOYEE_ID_BASE + end - 1})
-        return {"data": data, "links": {"self": self_link, "next": next_link}}
+        if start + size < len(live):
+            next_link = self._link("/employees", {"per_page": size, "continuation": EMPLOYEE_ID_BASE + chosen[-1]})
+        return {"data": [self.state.employee(i) for i in chosen], "links": {"self": self_link, "next": next_link}}
 
     def _scores(self, context: str, group: str, self_link: str) -> dict[str, Any]:
         if context != f"company_{self.state.data.company_id}":
@@ -341,6 +346,9 @@ CONTROL_ACTIONS: dict[tuple[str, str], Callable[[SimulatorState, dict[str, Any]]
     ("GET", "requests"): lambda state, _raw: {"requests": state.requests()},
     ("DELETE", "requests"): lambda state, _raw: {"cleared": state.clear_requests()},
     ("POST", "answers"): lambda state, raw: state.append_answers(int(raw.get("count", 0))),
+    ("POST", "churn"): lambda state, raw: state.churn(
+        change=int(raw.get("change", 0)), remove=int(raw.get("remove", 0)), add=int(raw.get("add", 0))
+    ),
     ("POST", "switches"): _set_switches,
     ("POST", "faults"): _add_faults,
     ("DELETE", "faults"): _clear_faults,

@@ -7,6 +7,7 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import threading
 import time
 from collections import deque
@@ -14,7 +15,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from peakon_simulator.faults import FaultPlan, reject_unknown
-from peakon_simulator.generator import PeakonData
+from peakon_simulator.generator import EMPLOYEE_ID_BASE, PeakonData
 
 REQUEST_LOG_LIMIT = 100_000
 LINK_FORMS = ("absolute", "root-relative", "relative", "query")
@@ -48,6 +49,8 @@ class Switches:
     gzip_responses: bool = False  # API bodies sent with Content-Encoding: gzip
     # every Nth answer hostile: an object or array id, a $-prefixed or dotted field, or deep nesting
     hostile_answers_every: int | None = None
+    extra_field: str | None = None  # every answer gets attributes.<extra_field>, unknown to the spec
+    employees_count_offset: int = 0  # /employees/count off by this much (a client must notice)
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")
@@ -72,7 +75,12 @@ class SimulatorState:
         self._token_serial = itertools.count(1)
         self._secret = hashlib.sha256(f"sim-{seed}".encode()).digest()
         self._recent: deque[float] = deque()
+        # A week of change: employee index -> how often it changed; removed indices; added ones.
+        self.employee_versions: dict[int, int] = {}
+        self.removed_employees: set[int] = set()
+        self.added_employees = 0
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+        self.week = 0
 
     # -- answers -------------------------------------------------------------------------------
     def append_answers(self, count: int) -> dict[str, int]:
@@ -85,7 +93,38 @@ class SimulatorState:
         return {
             "answers": total,
             "max_answer_id": PeakonData.answer_id(total - 1) if total else 0,
-            "employees": self.data.employee_count,
+            "employees": len(self.live_employees()),
+        }
+
+    # -- employees ---------------------------------------------------------------------------
+    def live_employees(self) -> list[int]:
+        total = self.data.employee_count + self.added_employees
+        return [i for i in range(total) if i not in self.removed_employees]
+
+    def employee(self, index: int) -> dict[str, Any]:
+        return self.data.employee(index, self.employee_versions.get(index, 0))
+
+    def churn(self, *, change: int, remove: int, add: int) -> dict[str, Any]:
+        """A week of HR changes: `change` employees get another department and manager, `remove`
+        leave, `add` join (after the others). Chosen by the seed and the week, so it replays."""
+        with self._lock:
+            self.week += 1
+            live = [
+                i for i in range(self.data.employee_count + self.added_employees) if i not in self.removed_employees
+            ]
+            picker = random.Random(f"{self.data.seed}-{self.week}")  # noqa: S311 - test data, not secrets
+            chosen = picker.sample(live[1:], min(len(live) - 1, change + remove))  # the CEO stays
+            changed, removed = sorted(chosen[:change]), sorted(chosen[change:])
+            for index in changed:
+                self.employee_versions[index] = self.employee_versions.get(index, 0) + 1
+            self.removed_employees.update(removed)
+            first_new = self.data.employee_count + self.added_employees
+            self.added_employees += add
+        return {
+            "week": self.week,
+            "changed": [EMPLOYEE_ID_BASE + i for i in changed],
+            "removed": [EMPLOYEE_ID_BASE + i for i in removed],
+            "added": [EMPLOYEE_ID_BASE + i for i in range(first_new, first_new + add)],
         }
 
     # -- tokens --------------------------------------------------------------------------------
@@ -146,6 +185,10 @@ class SimulatorState:
         with self._lock:
             self.answer_count = self.initial_answers
             self.switches = Switches()
+            self.employee_versions.clear()
+            self.removed_employees.clear()
+            self.added_employees = 0
+            self.week = 0
             self._tokens.clear()
             self._recent.clear()
             self._log.clear()

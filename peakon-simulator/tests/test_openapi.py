@@ -45,6 +45,7 @@ def test_every_endpoint_matches_the_spec(make_simulator: SimulatorFactory, switc
     while next_url:  # every page of the export, the last one with links.next null
         next_url = validated(openapi, session, "GET", next_url).json()["links"]["next"]
     validated(openapi, session, "GET", f"{sim.base_url}/employees")
+    validated(openapi, session, "GET", f"{sim.base_url}/employees/count")
     validated(openapi, session, "GET", f"{sim.base_url}/engagement/drivers")
     validated(openapi, session, "GET", f"{sim.base_url}/scores/contexts/company_22182/group/engagement")
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 import uuid
 from functools import cached_property
 from pathlib import Path
@@ -10,6 +11,8 @@ from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
+from singer_sdk.singerlib import ActivateVersionMessage
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 from tap_peakon import streams
@@ -270,6 +273,15 @@ class TapPeakon(Tap):
                 stream.selected = stream.name in wanted
         return found
 
+    def announce_complete_reads(self) -> None:
+        """Every selected stream was read whole, without error: an ACTIVATE_VERSION for each one read
+        in full (not the incremental answers), so the target marks what the source no longer has. A
+        run that failed or stopped says nothing: it raised before this."""
+        version = int(time.time() * 1000)
+        for stream in self.streams.values():
+            if stream.selected and stream.replication_method == REPLICATION_FULL_TABLE:
+                self.write_message(ActivateVersionMessage(stream=stream.name, version=version))
+
     # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it to write
     # the summary file either way (tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
@@ -277,6 +289,7 @@ class TapPeakon(Tap):
         error: Exception | None = None
         try:
             super().sync_all()
+            self.announce_complete_reads()
         except Exception as err:
             error = err
             raise

@@ -22,15 +22,11 @@ def ensure_run(collection: Collection[dict[str, Any]], run_id: str) -> None:
 def add_counts(
     collection: Collection[dict[str, Any]], run_id: str, stream: str, counts: WriteCounts, records: int, rejected: int
 ) -> None:
-    collection.update_one(
-        {"_id": run_id},
-        {
-            "$inc": {
-                f"counts.{stream}.records": records,
-                f"counts.{stream}.rejected": rejected,
-                f"counts.{stream}.upserted": counts.upserted,
-                f"counts.{stream}.matched": counts.matched,
-                f"counts.{stream}.modified": counts.modified,
-            }
-        },
-    )
+    """What one committed batch did, added to the run's per-collection counts."""
+    increments = {"records": records, "inserted": counts.inserted, "changed": counts.changed,
+                  "unchanged": counts.unchanged, "rejected": rejected}  # fmt: skip
+    collection.update_one({"_id": run_id}, {"$inc": {f"counts.{stream}.{k}": v for k, v in increments.items()}})
+
+
+def add_removed(collection: Collection[dict[str, Any]], run_id: str, stream: str, removed: int) -> None:
+    collection.update_one({"_id": run_id}, {"$inc": {f"counts.{stream}.removed": removed}})

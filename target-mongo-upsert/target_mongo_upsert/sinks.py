@@ -12,10 +12,11 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
+from target_mongo_upsert.history import SUFFIX, close, record_versions
 from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.rejections import REJECTED_COLLECTION, reason, rejection
-from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts
+from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts, add_removed
 from target_mongo_upsert.writer import WriteCounts
 
 if TYPE_CHECKING:
@@ -44,6 +45,12 @@ class MongoSink(BatchSink):
         self.fresh = False  # the collection was empty when this run began
         self.position = 0  # records of this stream read so far, for errors that name one
         self.rejected: list[UpdateOne] = []  # records kept aside until the next write
+        # Envelope fields: left out of the content hash; `touch`: still written when content is unchanged.
+        self.envelope = frozenset(self.config.get("envelope_fields") or ())
+        self.touch = tuple(self.config.get("refreshed_fields") or ())
+        tracked = stream_name in (self.config.get("history") or ())
+        self.history = target.writer.database[collection_name(stream_name) + SUFFIX] if tracked else None
+        self.started_at = target.writer.server_now()  # what this run writes is seen at or after this
 
     MAX_SIZE_DEFAULT = 5000  # documents per bulk write unless `batch_size_rows` says otherwise
 
@@ -140,7 +147,14 @@ class MongoSink(BatchSink):
             self.commits.write(job, self.collection_name, documents.keys())
 
     def _write(self, documents: dict[Any, dict[str, Any]], rejected: list[UpdateOne]) -> None:
-        counts = self.writer.upsert(self.collection_name, documents, fresh=self.fresh) if documents else WriteCounts()
+        counts = WriteCounts()
+        if documents:
+            counts = self.writer.upsert(
+                self.collection_name, documents, fresh=self.fresh, envelope=self.envelope, touch=self.touch
+            )
+        if self.history is not None and counts.versions and counts.at is not None:
+            history, versions, at = self.history, counts.versions, counts.at
+            self.writer.retrying(lambda: record_versions(history, versions, at), f"history of {self.collection_name}")
         if rejected:
             kept = self.writer.database[REJECTED_COLLECTION]
             self.writer.retrying(lambda: kept.bulk_write(rejected, ordered=False), "rejected records")
@@ -151,6 +165,30 @@ class MongoSink(BatchSink):
                 "run counts",
             )
         self.logger.info(
-            "%s: %d documents (%d inserted, %d updated, %d unchanged)",
-            self.collection_name, len(documents), counts.upserted, counts.modified, counts.matched - counts.modified,
+            "%s: %d documents (%d inserted, %d changed, %d unchanged, %d rejected)",
+            self.collection_name, len(documents), counts.inserted, counts.changed, counts.unchanged, len(rejected),
         )  # fmt: skip
+
+    def mark_removed(self) -> None:
+        """The stream was read whole: once every batch before is written, its documents not seen
+        since it started in this run get `removed_at` (nothing is deleted); their history closes."""
+        self.commits.after_writes(self._mark_removed)
+
+    def _mark_removed(self) -> None:
+        collection = self.writer.database[self.collection_name]
+        not_seen = [{"last_seen_at": {"$lt": self.started_at}}, {"last_seen_at": {"$exists": False}}]
+        unseen = {"$or": not_seen, "removed_at": None}
+
+        def mark() -> int:
+            keys = [d["_id"] for d in collection.find(unseen, {"_id": 1})]
+            if keys:
+                collection.update_many({"_id": {"$in": keys}}, {"$currentDate": {"removed_at": True}})
+                if self.history is not None:
+                    close(self.history, keys, self.writer.server_now())
+            return len(keys)
+
+        removed = self.writer.retrying(mark, f"removals in {self.collection_name}")
+        if self.run_id:
+            runs = self.writer.database[RUNS_COLLECTION]
+            self.writer.retrying(lambda: add_removed(runs, str(self.run_id), self.collection_name, removed), "counts")
+        self.logger.info("%s: %d documents no longer in the source, marked removed", self.collection_name, removed)

@@ -42,6 +42,7 @@ class TargetMongoUpsert(Target):
     # Only what it honours: no load_method, record metadata, ACTIVATE_VERSION, stream maps or flattening.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
+        PluginCapabilities.ACTIVATE_VERSION,  # sent after a stream was read whole: marks what it no longer has
         PluginCapabilities.BATCH,  # BATCH messages: local JSONL files, other encodings the SDK's way
         PluginCapabilities.STRUCTURED_LOGGING,
         TargetCapabilities.VALIDATE_RECORDS,
@@ -110,6 +111,27 @@ class TargetMongoUpsert(Target):
             title="Readable bookmark documents",
             description="For each entry, sync_state gets {_id: stream, <field>: bookmarks[stream][key]} "
             "beside the Singer state, e.g. stream orders, key replication_key_value, field last_order_id.",
+        ),
+        th.Property(
+            "envelope_fields",
+            th.ArrayType(th.StringType),
+            title="Envelope fields",
+            description="Fields that differ between any two reads of the same content (e.g. fetched_at, "
+            "run_id): left out of content_hash, so they alone never make a record changed.",
+        ),
+        th.Property(
+            "refreshed_fields",
+            th.ArrayType(th.StringType),
+            title="Fields refreshed on unchanged records",
+            description="Written with last_seen_at when a record's content is unchanged (e.g. run_id); "
+            "nothing else of an unchanged record is rewritten.",
+        ),
+        th.Property(
+            "history",
+            th.ArrayType(th.StringType),
+            title="Streams with a history",
+            description="For these streams, <collection>_history keeps one document per version "
+            "(key and content_hash) with valid_from and valid_to.",
         ),
         th.Property(
             "summary_path",
@@ -187,6 +209,18 @@ class TargetMongoUpsert(Target):
             return
         super()._process_state_message(message_dict)
         self.drain_all()  # queues the state (see below) behind every batch before it
+
+    # Private in the SDK, whose handler expects version-tagged records and warns about `_sdc_*`
+    # metadata columns this target does not use. Here ACTIVATE_VERSION means "this stream was just
+    # read whole" (tests/test_sdk_contract.py guards the hook).
+    @override
+    def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
+        if not self.sink_exists(message_dict["stream"]):
+            return  # no SCHEMA, hence no record of it in this run: nothing to compare with
+        sink = self.get_sink(message_dict["stream"])
+        self.drain_one(sink)  # the stream's last records are queued before the removals
+        if isinstance(sink, MongoSink):
+            sink.mark_removed()
 
     @override
     def process_endofpipe(self) -> None:

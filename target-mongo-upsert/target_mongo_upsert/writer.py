@@ -5,14 +5,17 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Set as AbstractSet
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import backoff
-from pymongo import InsertOne, UpdateOne
+from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure
+
+from target_mongo_upsert.changes import content_hash
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
@@ -25,14 +28,12 @@ class BatchWriteError(RuntimeError):
 
 @dataclass
 class WriteCounts:
-    upserted: int = 0
-    matched: int = 0
-    modified: int = 0
-
-    def add(self, other: WriteCounts) -> None:
-        self.upserted += other.upserted
-        self.matched += other.matched
-        self.modified += other.modified
+    inserted: int = 0
+    changed: int = 0  # a new content hash, or a key back after its removal
+    unchanged: int = 0  # only last_seen_at and the touched fields written
+    # (key, content hash, document) of every inserted or changed document: the new versions
+    versions: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
+    at: dt.datetime | None = None  # the server's time of the write
 
 
 class MongoWriter:
@@ -64,60 +65,112 @@ class MongoWriter:
         )(operation)
         return wrapped()
 
-    def upsert(self, collection: str, documents: dict[Any, dict[str, Any]], *, fresh: bool = False) -> WriteCounts:
-        """Write `documents` (by `_id`) in one unordered bulk_write: keys already stored are updated
-        (`$set`), new keys inserted whole. An insert is much cheaper for a server than an upsert,
-        and a first sync is nearly all new keys; one indexed `_id` lookup per batch decides. For a
-        collection that was empty when the run began (`fresh`) the lookup is skipped: a key stored
-        after all comes back as a duplicate-key error and is updated in a second round."""
+    def server_now(self) -> dt.datetime:
+        """The server's clock: every time this target stores is the server's, so times written with
+        `$currentDate` and times computed here compare on every server."""
+        now: dt.datetime = self.database.command("hello")["localTime"]
+        return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
+
+    def upsert(
+        self,
+        collection: str,
+        documents: dict[Any, dict[str, Any]],
+        *,
+        fresh: bool = False,
+        envelope: AbstractSet[str] = frozenset(),
+        touch: tuple[str, ...] = (),
+    ) -> WriteCounts:
+        """Write `documents` (by `_id`) in one unordered bulk_write, by what each is to the stored one:
+        a new key is inserted whole; changed content (another `content_hash`) replaces the document,
+        keeping `first_seen_at`; unchanged content only gets `last_seen_at` and the `touch` fields.
+        One indexed lookup per batch decides. For a collection that was empty when the run began
+        (`fresh`) it is skipped: a key stored after all comes back as a duplicate-key error and is
+        looked up then."""
         target = self.database[collection]
+        hashes = {key: content_hash(doc, envelope) for key, doc in documents.items()}
 
         def write() -> WriteCounts:
-            if fresh:
-                return _write(target, list(documents.items()), set())
-            stored = {d["_id"] for d in target.find({"_id": {"$in": list(documents)}}, {"_id": 1})}
-            return _write(target, list(documents.items()), stored)
+            stored = {} if fresh else _stored(target, list(documents))
+            return _write(target, documents, hashes, stored, touch, self.server_now())
 
         return self.retrying(write, f"upsert of {len(documents)} documents into {collection}")
 
 
+def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, dict[str, Any]]:
+    fields = {"content_hash": 1, "first_seen_at": 1, "changed_at": 1, "removed_at": 1}
+    return {d["_id"]: d for d in target.find({"_id": {"$in": keys}}, fields)}
+
+
+def _operation(
+    key: Any, doc: dict[str, Any], new_hash: str, old: dict[str, Any] | None, touch: tuple[str, ...], now: dt.datetime
+) -> tuple[str, InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]] | UpdateOne]:
+    if old is None:
+        return "inserted", InsertOne(
+            {"_id": key, **doc, "content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+        )
+    if old.get("content_hash") == new_hash and old.get("removed_at") is None:
+        # $currentDate keeps the date typed on every server ($set of a date is a string on some).
+        touched = {field: doc[field] for field in touch if field in doc}
+        update: dict[str, Any] = {"$currentDate": {"last_seen_at": True}}
+        if touched:
+            update["$set"] = touched
+        return "unchanged", UpdateOne({"_id": key}, update)
+    # Replaced whole: a field the source dropped is dropped here too; `removed_at` goes with it.
+    changed_at = now if old.get("content_hash") != new_hash else old.get("changed_at", now)
+    replacement = {
+        "_id": key, **doc, "content_hash": new_hash, "first_seen_at": old.get("first_seen_at", now),
+        "last_seen_at": now, "changed_at": changed_at,
+    }  # fmt: skip
+    return "changed", ReplaceOne({"_id": key}, replacement)
+
+
 def _write(
-    target: Collection[dict[str, Any]], pending: list[tuple[Any, dict[str, Any]]], stored: set[Any]
+    target: Collection[dict[str, Any]],
+    documents: dict[Any, dict[str, Any]],
+    hashes: dict[Any, str],
+    stored: dict[Any, dict[str, Any]],
+    touch: tuple[str, ...],
+    now: dt.datetime,
 ) -> WriteCounts:
-    """Insert the new keys and update the stored ones; a key that another writer inserted meanwhile
-    (duplicate key on an insert) is updated in a second round."""
-    now = dt.datetime.now(dt.UTC)
-    counts = WriteCounts()
+    """Write every document by its kind; a key another writer inserted meanwhile (duplicate key on
+    an insert) is looked up and written again."""
+    counts = WriteCounts(at=now)
+    pending = list(documents)
     while pending:
-        operations: list[InsertOne[dict[str, Any]] | UpdateOne] = [
-            UpdateOne({"_id": key}, {"$set": doc, "$setOnInsert": {"first_seen_at": now}}, upsert=True)
-            if key in stored
-            else InsertOne({"_id": key, **doc, "first_seen_at": now})
-            for key, doc in pending
-        ]
+        planned = [_operation(key, documents[key], hashes[key], stored.get(key), touch, now) for key in pending]
+        operations = [operation for _, operation in planned]
         try:
-            result = target.bulk_write(operations, ordered=False)
+            target.bulk_write(operations, ordered=False)
         except BulkWriteError as err:
-            details = err.details
-            counts.add(WriteCounts(details.get("nInserted", 0) + details.get("nUpserted", 0),
-                                   details.get("nMatched", 0), details.get("nModified", 0)))  # fmt: skip
-            errors = details.get("writeErrors") or []
-            raced = [
-                e["index"] for e in errors if e.get("code") == DUPLICATE_KEY and pending[e["index"]][0] not in stored
-            ]
+            errors = err.details.get("writeErrors") or []
+            failed = {e["index"] for e in errors}
+            written = [(pending[i], kind) for i, (kind, _) in enumerate(planned) if i not in failed]
+            _count(counts, written, documents, hashes)
+            # A duplicate key on an insert is a race when the key turns out stored (another writer
+            # inserted it meanwhile): it is written again. Anything else fails the batch.
+            inserts = [e for e in errors if e.get("code") == DUPLICATE_KEY and planned[e["index"]][0] == "inserted"]
+            found = _stored(target, [pending[e["index"]] for e in inserts]) if inserts else {}
+            raced = [e for e in inserts if pending[e["index"]] in found]
             if len(raced) != len(errors):
-                first = next(e for e in errors if e["index"] not in raced)
+                first = next(e for e in errors if e not in raced)
                 msg = (
-                    f"bulk write to {target.name} failed: {counts.upserted} inserted, {counts.matched} matched, "
-                    f"{counts.modified} modified, {len(errors) - len(raced)} errors; "
+                    f"bulk write to {target.name} failed: {counts.inserted} inserted, {counts.changed} changed, "
+                    f"{counts.unchanged} unchanged, {len(errors) - len(raced)} errors; "
                     f"first: code {first.get('code')} {first.get('errmsg', '')[:300]}"
                 )
                 raise BatchWriteError(msg) from None
-            pending = [pending[i] for i in raced]
-            stored.update(key for key, _ in pending)
+            pending = [pending[e["index"]] for e in raced]
+            stored.update(found)
             continue
-        counts.add(
-            WriteCounts(result.inserted_count + result.upserted_count, result.matched_count, result.modified_count)
-        )
+        _count(counts, [(pending[i], kind) for i, (kind, _) in enumerate(planned)], documents, hashes)
         break
     return counts
+
+
+def _count(
+    counts: WriteCounts, written: list[tuple[Any, str]], documents: dict[Any, dict[str, Any]], hashes: dict[Any, str]
+) -> None:
+    for key, kind in written:
+        setattr(counts, kind, getattr(counts, kind) + 1)
+        if kind != "unchanged":
+            counts.versions.append((key, hashes[key], documents[key]))

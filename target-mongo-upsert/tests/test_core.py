@@ -84,6 +84,7 @@ def test_each_standard_sample_is_stored_as_its_last_versions(
         collection = mongo_db["".join(c if c.isalnum() or c == "_" else "_" for c in stream)]
         found = {d.pop("_id"): d for d in collection.find()}
         for document in found.values():
-            assert "first_seen_at" in document
-            document.pop("first_seen_at")
+            for tracking in ("first_seen_at", "last_seen_at", "changed_at", "content_hash"):
+                assert tracking in document, tracking
+                document.pop(tracking)
         assert found == documents, stream

@@ -10,6 +10,7 @@ import inspect
 
 from singer_sdk import Target
 from singer_sdk.helpers import _batch
+from singer_sdk.plugin_base import PluginBase
 from singer_sdk.sinks import Sink
 from target_mongo_upsert.sinks import MongoSink
 from target_mongo_upsert.target import TargetMongoUpsert
@@ -26,6 +27,14 @@ def test_state_messages_go_through_the_two_hooks_we_override() -> None:
     assert "self._write_state_message(" in inspect.getsource(Target.drain_all)
     # The reader dispatches STATE lines to `_process_state_message`.
     assert "_process_state_message" in inspect.getsource(Target)
+
+
+def test_activate_version_messages_reach_the_handler_we_override() -> None:
+    assert parameters(Target._process_activate_version_message) == parameters(
+        TargetMongoUpsert._process_activate_version_message
+    )
+    reader = inspect.getsource(inspect.getmodule(PluginBase))  # type: ignore[arg-type]
+    assert "self._process_activate_version_message" in reader  # the reader's dispatch
 
 
 def test_every_record_goes_through_the_timestamp_parser_we_silence() -> None:

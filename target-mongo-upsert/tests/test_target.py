@@ -58,11 +58,16 @@ def test_same_input_twice_is_idempotent(tmp_path: Path, mongo_uri: str, mongo_db
     second = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", run_id="run-2")
     assert first.returncode == second.returncode == 0, second.stderr
     again = {c: sorted(mongo_db[c].find(), key=lambda d: str(d["_id"])) for c in ("orders", "customers")}
-    assert again == snapshot  # same documents, first_seen_at kept
+    for name, documents in snapshot.items():  # nothing rewritten but last_seen_at: first_seen_at kept
+        for before, after in zip(documents, again[name], strict=True):
+            assert after["last_seen_at"] >= before["last_seen_at"]
+            assert {k: v for k, v in after.items() if k != "last_seen_at"} == {
+                k: v for k, v in before.items() if k != "last_seen_at"
+            }
     runs = {r["_id"]: r["counts"] for r in mongo_db["ingestion_runs"].find()}
-    assert runs["run-1"]["orders"]["upserted"] == 3
-    assert runs["run-2"]["orders"] == {"records": 3, "upserted": 0, "matched": 3, "modified": 0, "rejected": 0}
-    assert runs["run-2"]["customers"]["upserted"] == 0
+    assert runs["run-1"]["orders"]["inserted"] == 3
+    assert runs["run-2"]["orders"] == {"records": 3, "inserted": 0, "changed": 0, "unchanged": 3, "rejected": 0}
+    assert runs["run-2"]["customers"]["inserted"] == 0
 
 
 def test_composite_keys_are_joined(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
@@ -116,7 +121,7 @@ def test_failed_flush_leaves_sync_state_unchanged(tmp_path: Path, mongo_uri: str
     assert done.returncode == 1
     assert last_line(done.stderr).startswith(
         "target-mongo-upsert: error: bulk write to orders failed: "
-        "0 inserted, 0 matched, 0 modified, 1 errors; first: code 11000"
+        "0 inserted, 0 changed, 0 unchanged, 1 errors; first: code 11000"
     )
     assert list(mongo_db["sync_state"].find()) == before
     assert mongo_db["orders"].count_documents({"_id": 2001}) == 0
@@ -145,7 +150,7 @@ def test_batch_files_are_loaded_whole_then_deleted(tmp_path: Path, mongo_uri: st
     assert mongo_db["sync_state"].find_one({"_id": "orders"})["last_order_id"] == 6  # type: ignore[index]
     run = mongo_db["ingestion_runs"].find_one({"_id": "batch-run"})
     assert run is not None
-    assert run["counts"]["orders"]["upserted"] == 2
+    assert run["counts"]["orders"]["inserted"] == 2
 
 
 def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
@@ -165,7 +170,7 @@ def test_a_key_repeated_in_a_later_batch_of_a_first_sync_is_updated(
     assert [(d["_id"], d["v"]) for d in mongo_db["orders"].find()] == [(7, 2)]
     run = mongo_db["ingestion_runs"].find_one({"_id": "repeat"})
     assert run is not None
-    assert run["counts"]["orders"] == {"records": 2, "upserted": 1, "matched": 1, "modified": 1, "rejected": 0}
+    assert run["counts"]["orders"] == {"records": 2, "inserted": 1, "changed": 1, "unchanged": 0, "rejected": 0}
 
 
 def batch_message(path: Path, rows: list[dict[str, Any]]) -> str:
@@ -261,7 +266,13 @@ def test_about_advertises_only_what_the_target_honours() -> None:
             capture_output=True, text=True, check=True,
         ).stdout
     )  # fmt: skip
-    assert set(about["capabilities"]) == {"about", "batch", "structured-logging", "validate-records"}
+    assert set(about["capabilities"]) == {
+        "about",
+        "activate-version",
+        "batch",
+        "structured-logging",
+        "validate-records",
+    }
     settings = set(about["settings"]["properties"])
     assert "batch_size_rows" in settings
     assert not settings & {"load_method", "add_record_metadata", "batch_size", "stream_maps", "flattening_enabled"}
@@ -300,3 +311,67 @@ def test_records_mongodb_would_refuse_are_kept_aside_and_the_run_goes_on(
     again = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "hostile.singer", run_id="run-h2")
     assert again.returncode == 0, again.stderr[-2000:]
     assert mongo_db["rejected_records"].count_documents({}) == 5  # the same records are kept once
+
+
+def test_changes_are_tracked_by_content_and_envelope_fields_never_count(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    schema = {
+        "type": "SCHEMA",
+        "stream": "orders",
+        "schema": {"type": "object", "properties": {}},
+        "key_properties": ["id"],
+    }
+
+    def run(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+        lines = [
+            json.dumps(schema),
+            *(json.dumps({"type": "RECORD", "stream": "orders", "record": r}) for r in records),
+        ]
+        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "orders", "version": 1}))
+        done = run_target(
+            tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", run_id=run_id,
+            envelope_fields=["fetched_at", "run"], refreshed_fields=["run"], history=["orders"],
+        )  # fmt: skip
+        assert done.returncode == 0, done.stderr[-2000:]
+        counts = (mongo_db["ingestion_runs"].find_one({"_id": run_id}) or {})["counts"]["orders"]
+        return {k: counts[k] for k in ("inserted", "changed", "unchanged", "removed")}
+
+    def docs() -> dict[Any, dict[str, Any]]:
+        return {d["_id"]: d for d in mongo_db["orders"].find()}
+
+    assert run([{"id": i, "v": i, "fetched_at": "t1", "run": "r1"} for i in (1, 2, 3)], "r1") == {
+        "inserted": 3, "changed": 0, "unchanged": 0, "removed": 0}  # fmt: skip
+    first = docs()
+    assert all(d["first_seen_at"] == d["changed_at"] == d["last_seen_at"] for d in first.values())
+    # Only envelope fields differ: unchanged, not rewritten but last_seen_at and `run`.
+    assert run([{"id": i, "v": i, "fetched_at": "t2", "run": "r2"} for i in (1, 2, 3)], "r2") == {
+        "inserted": 0, "changed": 0, "unchanged": 3, "removed": 0}  # fmt: skip
+    second = docs()
+    assert {d["fetched_at"] for d in second.values()} == {"t1"}
+    assert {d["run"] for d in second.values()} == {"r2"}
+    assert all(second[k]["changed_at"] == first[k]["changed_at"] for k in first)
+    # 2 changes (and drops a field), 3 leaves, 4 arrives.
+    assert run([{"id": 1, "v": 1, "fetched_at": "t3", "run": "r3"}, {"id": 2, "fetched_at": "t3", "run": "r3"},
+                {"id": 4, "v": 4, "fetched_at": "t3", "run": "r3"}], "r3") == {
+        "inserted": 1, "changed": 1, "unchanged": 1, "removed": 1}  # fmt: skip
+    third = docs()
+    assert "v" not in third[2]
+    assert third[2]["changed_at"] > first[2]["changed_at"]
+    assert third[2]["first_seen_at"] == first[2]["first_seen_at"]
+    assert third[3]["removed_at"] is not None  # nothing is deleted
+    assert all("removed_at" not in third[k] for k in (1, 2, 4))
+    # 3 comes back: removed_at unset.
+    assert run([{"id": i, "v": i, "fetched_at": "t4", "run": "r4"} for i in (1, 3, 4)] + [
+        {"id": 2, "fetched_at": "t4", "run": "r4"}], "r4") == {
+        "inserted": 0, "changed": 1, "unchanged": 3, "removed": 0}  # fmt: skip
+    assert "removed_at" not in docs()[3]
+    # The history: one version per key and content, closed by the next version or the removal.
+    versions = sorted(mongo_db["orders_history"].find(), key=lambda v: (v["key"], v["valid_from"]))
+    by_key: dict[Any, list[dict[str, Any]]] = {}
+    for version in versions:
+        by_key.setdefault(version["key"], []).append(version)
+    assert [len(by_key[k]) for k in (1, 2, 3, 4)] == [1, 2, 2, 1]
+    assert by_key[2][0]["valid_to"] == by_key[2][1]["valid_from"]
+    assert by_key[3][0]["valid_to"] is not None  # closed by the removal
+    assert [v["valid_to"] for v in (by_key[1][-1], by_key[2][-1], by_key[3][-1], by_key[4][-1])] == [None] * 4

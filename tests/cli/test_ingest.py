@@ -39,12 +39,11 @@ def test_ingest_fills_every_collection_and_records_the_run(
     assert run["status"] == "success"
     assert run["error"] is None
     assert run["counts"]["answers_export"] == {
-        "records": 2500,
-        "upserted": 2500,
-        "matched": 0,
-        "modified": 0,
-        "rejected": 0,
-    }
+        "records": 2500, "inserted": 2500, "changed": 0, "unchanged": 0, "rejected": 0,
+    }  # fmt: skip
+    assert run["counts"]["employees"] == {
+        "records": 250, "inserted": 250, "changed": 0, "unchanged": 0, "rejected": 0, "removed": 0,
+    }  # fmt: skip
     assert run["requests"] == len(control(simulator, "GET", "requests")["requests"])
     assert run["skipped_drivers"] == 17
     assert run["duration_seconds"] > 0
@@ -70,13 +69,15 @@ def test_second_run_adds_nothing_and_fetches_only_new_answers(
     assert counts(mongo_db) == EXPECTED
     second = runs(mongo_db)[-1]
     assert "answers_export" not in second["counts"]  # the bookmark meant nothing new was asked for
-    assert all(c["upserted"] == 0 for c in second["counts"].values())
+    for name, c in second["counts"].items():  # every document unchanged, none rewritten
+        assert (c["inserted"], c["changed"], c["removed"]) == (0, 0, 0), name
+        assert c["unchanged"] == c["records"] == EXPECTED[name], name
 
     control(simulator, "POST", "answers", {"count": 77})
     third = run_cli(["ingest"], env, tmp_path)
     assert third.returncode == 0
     assert counts(mongo_db) == {**EXPECTED, "answers_export": 2577}
-    assert runs(mongo_db)[-1]["counts"]["answers_export"]["upserted"] == 77
+    assert runs(mongo_db)[-1]["counts"]["answers_export"]["inserted"] == 77
 
 
 def test_full_sync_refetches_everything_without_duplicates(
@@ -90,12 +91,8 @@ def test_full_sync_refetches_everything_without_duplicates(
     run = runs(mongo_db)[-1]
     assert run["mode"] == "full"
     assert run["counts"]["answers_export"] == {
-        "records": 2500,
-        "upserted": 0,
-        "matched": 2500,
-        "modified": 2500,
-        "rejected": 0,
-    }
+        "records": 2500, "inserted": 0, "changed": 0, "unchanged": 2500, "rejected": 0,
+    }  # fmt: skip
 
 
 def test_dry_run_writes_nothing(tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db) -> None:
@@ -240,3 +237,43 @@ def test_json_logs_are_one_object_per_line_and_the_run_record_keeps_requests_and
     assert run["counts"]["answers_export"]["records"] == 2500
     assert done.stdout == ""  # no table: the outcome is a log line
     assert lines[-1]["counts"]["answers_export"]["records"] == 2500
+
+
+def test_a_week_of_change_is_counted_marked_and_kept_in_the_history(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    week = control(simulator, "POST", "churn", {"change": 12, "remove": 5, "add": 7})
+    control(simulator, "POST", "answers", {"count": 100})
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    run = runs(mongo_db)[-1]
+    assert run["counts"]["employees"] == {
+        "records": 252, "inserted": 7, "changed": 12, "unchanged": 233, "removed": 5, "rejected": 0,
+    }  # fmt: skip
+    assert run["counts"]["answers_export"]["inserted"] == 100
+    assert "removed" not in run["counts"]["answers_export"]  # answers are never marked removed
+    employees = {d["_id"]: d for d in mongo_db["employees"].find()}
+    assert len(employees) == 257  # nothing deleted
+    assert {k for k, d in employees.items() if d.get("removed_at")} == set(week["removed"])
+    history = list(mongo_db["employees_history"].find())
+    versions: dict[Any, list[dict[str, Any]]] = {}
+    for version in sorted(history, key=lambda v: v["valid_from"]):
+        versions.setdefault(version["key"], []).append(version)
+    for key in week["changed"]:
+        old, new = versions[key]
+        assert old["valid_to"] == new["valid_from"]
+        assert new["valid_to"] is None
+        assert old["record"]["attributes"] != new["record"]["attributes"]
+    for key in week["removed"]:
+        (only,) = versions[key]
+        assert only["valid_to"] is not None
+    for key in week["added"]:
+        (only,) = versions[key]
+        assert only["valid_to"] is None
+
+    # A run that did not read employees whole marks nothing.
+    more = control(simulator, "POST", "churn", {"remove": 3})
+    assert run_cli(["ingest", "--streams", "answers_export"], env, tmp_path).returncode == 0
+    assert mongo_db["employees"].count_documents({"_id": {"$in": more["removed"]}, "removed_at": None}) == 3
