@@ -115,7 +115,10 @@ def status() -> None:
     settings = settings_or_exit()
     client, db = configured(lambda: open_database(settings))
     with client:
-        report.console.print(report.runs_table(recent_runs(db, 1)))
+        latest = recent_runs(db, 1)
+        report.console.print(report.runs_table(latest))
+        for run in latest:
+            report.console.print(report.completeness_line(run))
         report.console.print(report.bookmarks_table(db["sync_state"].find().sort("_id", 1)))
         lock: dict[str, Any] | None = db[LOCKS].find_one({"_id": LOCK_ID})
         if lock:

@@ -16,6 +16,7 @@ from tap_peakon.names import STREAM_NAMES
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
+from peakon_ingest import completeness
 from peakon_ingest.lock import IngestLock
 from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
@@ -151,6 +152,8 @@ class Ingest:
                 retry_waits=summary.get("retry_waits"),
                 pages=summary.get("pages"),
                 skipped_drivers=summary.get("skipped_drivers"),
+                completeness=completeness.check(db, summary) if result.ok else {},
+                schema_drift=summary.get("schema_drift") or {},
                 tap_exit_code=result.tap_exit,
                 target_exit_code=result.target_exit,
             )

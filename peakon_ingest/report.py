@@ -67,3 +67,15 @@ def bookmarks_table(documents: Iterable[Mapping[str, Any]]) -> Table:
         value = ", ".join(f"{k}={v}" for k, v in doc.items() if k not in {"_id", "updated_at"})
         table.add_row(str(doc["_id"]), value, _when(doc.get("updated_at")))
     return table
+
+
+def completeness_line(run: Mapping[str, Any]) -> str:
+    """What the latest run found missing, or that it found nothing missing."""
+    checks = run.get("completeness") or {}
+    short = [f"{stream} ({c.get('expected', c.get('reached'))} at Peakon, {c.get('stored')} stored)"
+             for stream, c in checks.items() if not c.get("ok")]  # fmt: skip
+    drift = run.get("schema_drift") or {}
+    line = f"incomplete: {', '.join(short)}" if short else f"complete: {', '.join(checks) or 'nothing to check'}"
+    if drift:
+        line += "; schema drift: " + ", ".join(f"{s}: {', '.join(fields)}" for s, fields in drift.items())
+    return line

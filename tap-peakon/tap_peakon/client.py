@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Generator, Iterable, Mapping
+from functools import cached_property
 from typing import TYPE_CHECKING, Any, ClassVar
 from urllib.parse import urlsplit
 from weakref import WeakSet
@@ -77,6 +78,10 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def timeout(self) -> float:  # type: ignore[override] # requests takes fractions of a second
         return float(self.config["timeout_seconds"])
+
+    # Streams whose `attributes` hold tenant-defined fields (HR attributes under their display names):
+    # new ones there are expected, not schema drift.
+    custom_attributes: ClassVar[bool] = False
 
     # Streams that write their own batch files (`get_batches`) when the tap has a `batch_config`.
     sends_batches: ClassVar[bool] = False
@@ -239,5 +244,30 @@ class PeakonStream(RESTStream[str | None]):
 
     def shape(self, row: dict[str, Any], context: Context | None) -> dict[str, Any]:
         """The record as this stream emits it, before privacy rules apply (streams extend this)."""
+        self.note_drift(row)
         row["_id"] = self.record_key(row, context)
         return row
+
+    @cached_property
+    def described(self) -> tuple[frozenset[str], frozenset[str]]:
+        """The top-level fields and the `attributes` fields the stream's schema describes."""
+        properties = self.schema.get("properties", {})
+        attributes = (properties.get("attributes") or {}).get("properties", {})
+        return frozenset(properties), frozenset(attributes)
+
+    def note_drift(self, row: dict[str, Any]) -> None:
+        """Count fields the schema does not describe (Peakon added one), logging each once per run."""
+        top, attributes = self.described
+        unknown = [name for name in row if name not in top]
+        inner = row.get("attributes")
+        if isinstance(inner, dict) and not self.custom_attributes:
+            unknown += [f"attributes.{name}" for name in inner if name not in attributes]
+        if not unknown:
+            return
+        drift = self.stats.schema_drift[self.name]
+        for path in unknown:
+            if path not in drift:
+                self.logger.warning(
+                    "%s: field %s is not in the schema (schema drift); stored as received", self.name, path
+                )
+            drift[path] = drift.get(path, 0) + 1

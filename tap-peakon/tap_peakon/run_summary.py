@@ -3,7 +3,9 @@
 This file is the tap's contract with whatever runs it (the operator reads it instead of log text):
 `requests`, `retries`, `retry_waits` (the seconds waited before each retry), `pages`,
 `pages_by_stream`, `ignored` (per stream, requests answered with a status the stream's error policy
-ignores), `skipped_drivers`, and `error` with `error_type` (both null on success).
+ignores), `skipped_drivers`, `expected` (what the API counts, e.g. employees), `answers_reached`
+(the largest answerId exported), `schema_drift` (per stream, fields its schema does not describe,
+with how many records had them), and `error` with `error_type` (both null on success).
 """
 
 from __future__ import annotations
@@ -26,6 +28,10 @@ class RunStats:
     retry_waits: list[float] = field(default_factory=list)
     pages_by_stream: dict[str, int] = field(default_factory=dict)
     ignored: defaultdict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
+    expected: dict[str, int] = field(default_factory=dict)  # what the API says it holds, where it says
+    answers_reached: int | None = None  # the largest answerId the export reached in this run
+    # per stream, per field path the stream's schema does not describe: how many records had it
+    schema_drift: defaultdict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
 
     @property
     def retries(self) -> int:
@@ -49,6 +55,9 @@ class RunStats:
             "pages_by_stream": self.pages_by_stream,
             "ignored": {stream: len(paths) for stream, paths in self.ignored.items()},
             "skipped_drivers": len(self.skipped_drivers),
+            "expected": self.expected,
+            "answers_reached": self.answers_reached,
+            "schema_drift": {stream: dict(fields) for stream, fields in self.schema_drift.items()},
             "error": None if error is None else str(error) or type(error).__name__,
             "error_type": None if error is None else type(error).__name__,
         }

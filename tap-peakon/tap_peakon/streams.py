@@ -10,7 +10,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import requests
 from singer_sdk import Stream
+from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
@@ -18,6 +20,7 @@ from typing_extensions import override
 
 from tap_peakon.batches import chunks, wait_for_room, write_batch
 from tap_peakon.client import PeakonStream
+from tap_peakon.documents import document
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import answer_key, as_int_or_self, score_key
 
@@ -67,7 +70,10 @@ class AnswersExportStream(PeakonStream):
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
-        return answer_key(item)
+        key = answer_key(item)
+        if is_bookmark(key) and key > (self.stats.answers_reached or 0):
+            self.stats.answers_reached = key
+        return key
 
     # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
     # object or a list (a broken server's) would crash that comparison and stall every later run. It
@@ -100,10 +106,39 @@ class EmployeesStream(PeakonStream):
     name = "employees"
     path = "/employees"
     schema = SCHEMAS
+    custom_attributes = True  # Department, Sub-Department, ...: each tenant its own
 
     @override
     def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
         return {"per_page": EMPLOYEES_PER_PAGE}
+
+    @override
+    def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        count = self.count()
+        if count is not None:
+            self.stats.expected[self.name] = count
+        yield from super().get_records(context)
+
+    def count(self) -> int | None:
+        """`GET /employees/count`, for the operator's completeness check; None when Peakon has none."""
+        request = self.build_prepared_request(method="GET", url=f"{self.url_base}/employees/count",
+                                              headers=self.http_headers)  # fmt: skip
+        try:
+            response = self.request_decorator(self.send)(request, None)
+        except FatalAPIError as err:  # a tenant without the endpoint: no check, not a failed run
+            self.logger.warning("employees: no count from Peakon (%s); completeness not checked", err)
+            return None
+        reply = document(response)
+        count = reply.get("count") if isinstance(reply, dict) else None
+        return count if isinstance(count, int) else None
+
+    def send(self, request: requests.PreparedRequest, context: Context | None) -> requests.Response:  # noqa: ARG002
+        """One request through the stream's session, auth and error policy (retries come from the decorator)."""
+        response = self.requests_session.send(
+            self.authenticator(request), timeout=self.timeout, allow_redirects=self.allow_redirects
+        )
+        self.validate_response(response)
+        return response
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:

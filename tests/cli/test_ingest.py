@@ -60,12 +60,13 @@ def test_second_run_adds_nothing_and_fetches_only_new_answers(
     control(simulator, "DELETE", "requests")
     again = run_cli(["ingest"], env, tmp_path)
     assert again.returncode == 0, again.stderr[-3000:]
-    # As few requests as the API allows: one export page, one employees page, the drivers, the
-    # context scores and one per driver; the stored bearer token is reused, no exchange.
+    # As few requests as the API allows: one export page, one employees page and the count, the
+    # drivers, the context scores and one per driver; the stored bearer token is reused, no exchange.
     paths = Counter(r["path"].removeprefix("/api/v1") for r in control(simulator, "GET", "requests")["requests"])
     assert paths["/answers/export"] == paths["/employees"] == paths["/engagement/drivers"] == 1
+    assert paths["/employees/count"] == 1  # for the completeness check
     assert sum(n for path, n in paths.items() if path.startswith("/scores/")) == 1 + 18
-    assert sum(paths.values()) == 22
+    assert sum(paths.values()) == 23
     assert counts(mongo_db) == EXPECTED
     second = runs(mongo_db)[-1]
     assert "answers_export" not in second["counts"]  # the bookmark meant nothing new was asked for
@@ -277,3 +278,31 @@ def test_a_week_of_change_is_counted_marked_and_kept_in_the_history(
     more = control(simulator, "POST", "churn", {"remove": 3})
     assert run_cli(["ingest", "--streams", "answers_export"], env, tmp_path).returncode == 0
     assert mongo_db["employees"].count_documents({"_id": {"$in": more["removed"]}, "removed_at": None}) == 3
+
+
+def test_completeness_and_schema_drift_are_recorded_as_warnings(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name)
+    assert run_cli(["ingest"], env, tmp_path).returncode == 0
+    (run,) = runs(mongo_db)
+    assert run["completeness"] == {
+        "employees": {"expected": 250, "stored": 250, "ok": True},
+        "answers_export": {"reached": simulator.state.answer_summary()["max_answer_id"],
+                           "stored": simulator.state.answer_summary()["max_answer_id"], "ok": True},
+    }  # fmt: skip
+    assert run["schema_drift"] == {}
+
+    # Peakon says there are 3 more employees than it served, and adds a field nobody described.
+    control(simulator, "POST", "switches", {"employees_count_offset": 3, "extra_field": "moodEmoji"})
+    control(simulator, "POST", "answers", {"count": 40})
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]  # a warning, not a failure
+    run = runs(mongo_db)[-1]
+    assert run["completeness"]["employees"] == {"expected": 253, "stored": 250, "ok": False}
+    assert run["completeness"]["answers_export"]["ok"] is True
+    assert run["schema_drift"] == {"answers_export": {"attributes.moodEmoji": 40}}
+    assert done.stderr.count("moodEmoji") == 1  # logged once per run
+    assert "completeness: employees: Peakon counts 253, 250 stored" in done.stderr
+    status = run_cli(["status"], env, tmp_path)
+    assert "incomplete: employees" in status.stdout
