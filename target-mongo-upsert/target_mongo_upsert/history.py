@@ -25,7 +25,8 @@ def version_id(key: Any, content_hash: str, valid_from: dt.datetime) -> str:
 
 def close(history: Collection[dict[str, Any]], keys: Iterable[Any], at: dt.datetime) -> int:
     """End the current version of each key at `at` (whole replacements: dates stay typed on every server)."""
-    current = list(history.find({"key": {"$in": list(keys)}, "valid_to": None}))
+    # The null test is made here: beside another condition it is not faithful on every compatible server.
+    current = [d for d in history.find({"key": {"$in": list(keys)}}) if d.get("valid_to") is None]
     if current:
         history.bulk_write([ReplaceOne({"_id": d["_id"]}, {**d, "valid_to": at}) for d in current], ordered=False)
     return len(current)

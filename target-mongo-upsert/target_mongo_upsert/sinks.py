@@ -176,11 +176,12 @@ class MongoSink(BatchSink):
 
     def _mark_removed(self) -> None:
         collection = self.writer.database[self.collection_name]
-        not_seen = [{"last_seen_at": {"$lt": self.started_at}}, {"last_seen_at": {"$exists": False}}]
-        unseen = {"$or": not_seen, "removed_at": None}
+        unseen = {"$or": [{"last_seen_at": {"$lt": self.started_at}}, {"last_seen_at": {"$exists": False}}]}
 
         def mark() -> int:
-            keys = [d["_id"] for d in collection.find(unseen, {"_id": 1})]
+            # Already-removed ones are filtered here: a null test beside `$or` is not faithful on
+            # every MongoDB-compatible server.
+            keys = [d["_id"] for d in collection.find(unseen, {"removed_at": 1}) if d.get("removed_at") is None]
             if keys:
                 collection.update_many({"_id": {"$in": keys}}, {"$currentDate": {"removed_at": True}})
                 if self.history is not None:
