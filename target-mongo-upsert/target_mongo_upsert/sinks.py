@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import re
 from typing import TYPE_CHECKING, Any
@@ -176,12 +177,19 @@ class MongoSink(BatchSink):
 
     def _mark_removed(self) -> None:
         collection = self.writer.database[self.collection_name]
-        unseen = {"$or": [{"last_seen_at": {"$lt": self.started_at}}, {"last_seen_at": {"$exists": False}}]}
+        started = self.started_at
+
+        def unseen(document: dict[str, Any]) -> bool:
+            seen = document.get("last_seen_at")
+            if isinstance(seen, dt.datetime) and seen.tzinfo is None:
+                seen = seen.replace(tzinfo=dt.UTC)
+            return document.get("removed_at") is None and (seen is None or seen < started)
 
         def mark() -> int:
-            # Already-removed ones are filtered here: a null test beside `$or` is not faithful on
-            # every MongoDB-compatible server.
-            keys = [d["_id"] for d in collection.find(unseen, {"removed_at": 1}) if d.get("removed_at") is None]
+            # Compared here, not in the query: date and null tests are not faithful on every
+            # MongoDB-compatible server (one key and two dates per document, once per read-whole stream).
+            fields = {"last_seen_at": 1, "removed_at": 1}
+            keys = [d["_id"] for d in collection.find({}, fields) if unseen(d)]
             if keys:
                 collection.update_many({"_id": {"$in": keys}}, {"$currentDate": {"removed_at": True}})
                 if self.history is not None:
