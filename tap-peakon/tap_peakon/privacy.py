@@ -65,10 +65,6 @@ class Privacy:
         self.identifiers = {stream: [Pattern(p, rooted=True) for p in paths] for stream, paths in IDENTIFIERS.items()}
         self.pseudonymize_ids = pseudonymize_ids
 
-    @property
-    def active(self) -> bool:
-        return bool(self.redacted) or self.pseudonymize_ids
-
     def pseudonym(self, value: Any) -> str | None:
         if value is None:
             return None
