@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import threading
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
@@ -49,6 +50,9 @@ COMMENTS = (
     "Tools are slow; builds take too long.",
 )
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+MANAGES_IN = 10  # 6 in 10 employees below the top manage a team (a hash modulo 10 >= 4) ...
+SPANS = (3, 12)  # ... of 3 to 12 direct reports
+ORPHANS_ONE_IN = 97  # ... and about 1 in 97 names a manager who is not an employee
 SCORE_TIMES = ("2026-08-03T00:00:00Z", "2026-09-07T00:00:00Z", "2026-10-05T00:00:00Z", "2026-11-02T00:00:00Z")
 
 
@@ -98,6 +102,9 @@ class PeakonData:
             for n in (1, 2)
         ]
         self.questions.append(("9000001", self.catalog[0], "text", "What should we change?"))
+        self._managers: list[int] = [-1]  # each employee's manager in the org chart (the CEO has none)
+        self._filling = 0  # the next employee whose team is added to the chart
+        self._chart_lock = threading.Lock()
 
     # -- answers -------------------------------------------------------------------------------
     @staticmethod
@@ -197,12 +204,49 @@ class PeakonData:
         h = mix(self.seed, employee, 11)
         return FIRST_NAMES[h % len(FIRST_NAMES)], LAST_NAMES[(h >> 16) % len(LAST_NAMES)]
 
+    def org_manager(self, index: int) -> int | None:
+        """The manager of employee `index` in the org chart: filled level by level from the CEO, each
+        employee below the top managing nobody or 3-12 people. The same for every employee count."""
+        if index == 0:
+            return None
+        with self._chart_lock:
+            while len(self._managers) <= index:
+                manager = self._filling
+                # The CEO manages; so does the last employee so far, or the chart could stop growing.
+                manages = manager in {0, len(self._managers) - 1} or mix(self.seed, manager, 19) % MANAGES_IN >= 4  # noqa: PLR2004
+                if manages:
+                    self._managers.extend([manager] * (SPANS[0] + mix(self.seed, manager, 29) % (SPANS[1] - SPANS[0] + 1)))
+                self._filling += 1
+            return self._managers[index]
+
+    def _chain(self, index: int) -> list[int]:
+        """Employee `index` and the managers above, from the CEO down."""
+        chain = [index]
+        while (manager := self.org_manager(chain[-1])) is not None:
+            chain.append(manager)
+        return chain[::-1]
+
+    def org_unit(self, index: int) -> tuple[str, str | None]:
+        """Department (from the head below the CEO) and sub-department (from the next level)."""
+        chain = self._chain(index)
+        names = sorted(DEPARTMENTS)
+        department = names[chain[1] % len(names)] if len(chain) > 1 else names[0]
+        if len(chain) < 3:  # noqa: PLR2004 - the CEO and department heads have no sub-department
+            return department, None
+        subs = DEPARTMENTS[department]
+        return department, subs[chain[2] % len(subs)]
+
     def employee(self, index: int, version: int = 0) -> dict[str, Any]:
         """Employee `index` as of its `version`-th change (a week's churn: another department and manager)."""
         h = mix(self.seed, index, 13, version) if version else mix(self.seed, index, 13)
         first, last = self._names(index)
-        department = sorted(DEPARTMENTS)[h % len(DEPARTMENTS)]
-        subs = DEPARTMENTS[department]
+        if version:  # moved: a manager hired before them, and that department
+            manager: int | None = (h >> 24) % index if index else None
+            department, sub = sorted(DEPARTMENTS)[h % len(DEPARTMENTS)], None
+            sub = DEPARTMENTS[department][(h >> 8) % len(DEPARTMENTS[department])]
+        else:
+            manager = self.org_manager(index)
+            department, sub = self.org_unit(index)
         item: dict[str, Any] = {
             "type": "employees",
             "id": str(EMPLOYEE_ID_BASE + index),
@@ -215,15 +259,17 @@ class PeakonData:
                 "employmentStart": (EPOCH - dt.timedelta(days=h % 3000)).date().isoformat(),
                 "external": h % 29 == 0,
                 "Department": department,
-                "Sub-Department": subs[(h >> 8) % len(subs)],
+                "Sub-Department": sub,
             },
             "relationships": {
                 "account": {"data": {"type": "accounts", "id": str(80_000 + index)}},
             },
         }
-        if index > 0:  # everyone but the CEO reports to someone hired before them
-            manager = (h >> 24) % min(index, 50)
-            item["relationships"]["manager"] = {"data": {"type": "employees", "id": str(EMPLOYEE_ID_BASE + manager)}}
+        if manager is not None:
+            orphan = not version and mix(self.seed, index, 23) % ORPHANS_ONE_IN == 0
+            # An orphan names a manager who is not an employee (ids below EMPLOYEE_ID_BASE never are).
+            manager_id = EMPLOYEE_ID_BASE - 1 - index % 100 if orphan else EMPLOYEE_ID_BASE + manager
+            item["relationships"]["manager"] = {"data": {"type": "employees", "id": str(manager_id)}}
         return item
 
     # -- engagement ----------------------------------------------------------------------------

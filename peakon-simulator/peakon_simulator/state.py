@@ -20,6 +20,8 @@ from peakon_simulator.generator import EMPLOYEE_ID_BASE, PeakonData
 REQUEST_LOG_LIMIT = 100_000
 LINK_FORMS = ("absolute", "root-relative", "relative", "query")
 LAST_PAGE_NEXT = ("null", "self", "empty")
+# Where tenants keep an employee's manager reference.
+MANAGER_FIELDS = ("relationships.manager", "relationships.Manager", "attributes.manager")
 RATE_WINDOW_SECONDS = 3600
 DEFAULT_APP_TOKEN = "sim-app-token"  # noqa: S105 - the simulator's public, fake token
 
@@ -51,10 +53,12 @@ class Switches:
     hostile_answers_every: int | None = None
     extra_field: str | None = None  # every answer gets attributes.<extra_field>, unknown to the spec
     employees_count_offset: int = 0  # /employees/count off by this much (a client must notice)
+    manager_field: str = MANAGER_FIELDS[0]  # where an employee's manager reference sits
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")
-        for name, allowed in (("next_link_form", LINK_FORMS), ("last_page_next", LAST_PAGE_NEXT)):
+        choices = (("next_link_form", LINK_FORMS), ("last_page_next", LAST_PAGE_NEXT), ("manager_field", MANAGER_FIELDS))
+        for name, allowed in choices:
             if name in raw and raw[name] not in allowed:
                 msg = f"{name} must be one of {list(allowed)}"
                 raise ValueError(msg)
@@ -102,7 +106,12 @@ class SimulatorState:
         return [i for i in range(total) if i not in self.removed_employees]
 
     def employee(self, index: int) -> dict[str, Any]:
-        return self.data.employee(index, self.employee_versions.get(index, 0))
+        item = self.data.employee(index, self.employee_versions.get(index, 0))
+        manager = item["relationships"].pop("manager", None)
+        if manager is not None:
+            part, name = self.switches.manager_field.split(".")
+            item[part][name] = manager
+        return item
 
     def churn(self, *, change: int, remove: int, add: int) -> dict[str, Any]:
         """A week of HR changes: `change` employees get another department and manager, `remove`
