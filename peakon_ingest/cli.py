@@ -13,8 +13,9 @@ from pymongo.errors import PyMongoError
 
 from peakon_ingest import __version__, report
 from peakon_ingest.daemon import exec_supercronic, supercronic, write_crontab
-from peakon_ingest.ingest import Ingest, IngestOptions, open_database, parse_streams
+from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
+from peakon_ingest.marts import export as exporting
 from peakon_ingest.logs import setup_logging
 from peakon_ingest.runs import recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
@@ -96,8 +97,52 @@ def ingest(
         report.console.print(
             report.counts_table(document.get("counts") or {}, f"run {job.run_id}: {document['status']}")
         )
+        if document.get("marts"):
+            report.console.print(report.marts_table(document))
     if not result.ok:
         raise fail(f"run failed: {result.error}", EXIT_FAILED)
+    if document and document.get("marts_error"):
+        raise fail(f"the data is stored, but {document['marts_error']}", EXIT_FAILED)
+
+
+@app.command()
+def marts() -> None:
+    """Rebuild the analytics marts (mart_*) from what is stored. Exit 0 when built, 1 if not."""
+    settings = settings_or_exit()
+    try:
+        document = configured(lambda: build_marts(settings))
+    except LockHeldError as err:
+        raise fail(str(err), EXIT_FAILED) from None
+    if document.get("marts_error"):
+        raise fail(document["marts_error"], EXIT_FAILED)
+    if settings.log_format == "json":
+        log.info("marts built", extra={"run_id": document["_id"], "marts": document["marts"]})
+    else:
+        report.console.print(report.marts_table(document))
+
+
+@app.command()
+def export(
+    mart: Annotated[str, typer.Argument(help="org, manager_question, driver_segment or participation.")],
+    first: Annotated[str | None, typer.Option("--from", help="First month (YYYY-MM) of a range.")] = None,
+    last: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM) of a range.")] = None,
+    fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
+    out: Annotated[Path | None, typer.Option("--out", help="The file to write (default: standard output).")] = None,
+) -> None:
+    """Write a mart to a file. With --from/--to, manager_question and driver_segment are aggregated
+    over that month range from the answers, under the same anonymity rules."""
+    settings = settings_or_exit()
+    try:
+        name = exporting.mart_name(mart)
+        exporting.check(name, first, last, fmt)
+    except exporting.ExportError as err:
+        raise fail(str(err), EXIT_CONFIG) from None
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        frame = exporting.rows(db, name, settings.mart_options(), first, last)
+    exporting.write(exporting.encode(frame, fmt), out)
+    if out is not None:
+        log.info("%d rows of %s written to %s", frame.height, name, out)
 
 
 @app.command()

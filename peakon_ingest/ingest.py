@@ -18,6 +18,7 @@ from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest import completeness
 from peakon_ingest.lock import IngestLock
+from peakon_ingest.marts.build import build
 from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
@@ -141,6 +142,7 @@ class Ingest:
             if result.new_bearer_token:
                 store_token(db, self.settings.base_url, self.tap_settings["app_token"], result.new_bearer_token)
             summary = result.tap
+            marts = build_recorded(db, self.settings, lock.refresh) if result.ok and self.settings.peakon_build_marts else {}
             document = finish_run(
                 db,
                 self.run_id,
@@ -156,7 +158,33 @@ class Ingest:
                 schema_drift=summary.get("schema_drift") or {},
                 tap_exit_code=result.tap_exit,
                 target_exit_code=result.target_exit,
+                **marts,
             )
         finally:
             lock.release()
         return result, document
+
+
+def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: Callable[[], None]) -> dict[str, Any]:
+    """Build the marts; the run document's fields for the outcome (a failure is recorded, not raised:
+    the old marts stay as they were)."""
+    try:
+        return {"marts": build(db, settings.mart_options(), heartbeat)}
+    except Exception as err:  # noqa: BLE001 - any failure leaves the previous marts in place; it is reported
+        log.exception("building the marts failed")
+        return {"marts_error": f"building the marts failed: {type(err).__name__}: {err}"}
+
+
+def build_marts(settings: Settings) -> dict[str, Any]:
+    """`peakon-ingest marts`: under the ingest lock (never from half-written data), recorded as a run."""
+    client, db = open_database(settings)
+    with client:
+        run_id = str(uuid.uuid4())
+        lock = IngestLock(db, run_id, settings.lock_ttl_seconds)
+        lock.acquire()
+        try:
+            start_run(db, run_id, mode="marts", streams=None)
+            outcome = build_recorded(db, settings, lock.refresh)
+            return finish_run(db, run_id, status="failure" if "marts_error" in outcome else "success", **outcome)
+        finally:
+            lock.release()

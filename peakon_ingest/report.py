@@ -79,3 +79,21 @@ def completeness_line(run: Mapping[str, Any]) -> str:
     if drift:
         line += "; schema drift: " + ", ".join(f"{s}: {', '.join(fields)}" for s, fields in drift.items())
     return line
+
+
+def marts_table(run: Mapping[str, Any]) -> Table:
+    """Per mart of a run: rows, groups suppressed (below the threshold / to stop subtraction), seconds."""
+    marts = run.get("marts") or {}
+    table = Table(title=f"marts (read {marts.get('read_seconds', 0)} s, built in {marts.get('seconds', 0)} s)")
+    for column in ("mart", "rows", "suppressed", "below threshold", "complementary", "seconds"):
+        table.add_column(column, justify="left" if column == "mart" else "right")
+    for name, figures in marts.items():
+        if isinstance(figures, Mapping):
+            table.add_row(
+                f"mart_{name}",
+                *(
+                    str(figures.get(field, ""))
+                    for field in ("rows", "suppressed", "suppressed_below_threshold", "suppressed_complementary", "seconds")
+                ),
+            )
+    return table

@@ -17,10 +17,13 @@ from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
 from peakon_ingest import plugin_settings
+from peakon_ingest.marts.compute import DEFAULT_SEGMENTS, Options
 from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 FORBIDDEN_IN_DB_NAME = set('/\\. "$')
+# Below 3 respondents a group's figures say too much about each person in it.
+LEAST_RESPONDENTS = 3
 
 
 class ConfigError(ValueError):
@@ -59,6 +62,10 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     supercronic_path: str = "supercronic"
     lock_ttl_seconds: float = Field(900.0, gt=0)
+    # -- the marts ---------------------------------------------------------------------------------
+    peakon_build_marts: bool = True
+    peakon_min_respondents: int = 5
+    peakon_mart_segments: str = ",".join(DEFAULT_SEGMENTS)
 
     @field_validator("mongo_uri")
     @classmethod
@@ -89,6 +96,27 @@ class Settings(BaseSettings):
             msg = "expected a 5-field cron expression such as '0 3 * * 1'"
             raise ValueError(msg)
         return value
+
+    @field_validator("peakon_min_respondents")
+    @classmethod
+    def _threshold(cls, value: int) -> int:
+        if value < LEAST_RESPONDENTS:
+            msg = f"expected at least {LEAST_RESPONDENTS} (the anonymity threshold: no group of fewer respondents is shown)"
+            raise ValueError(msg)
+        return value
+
+    @field_validator("peakon_mart_segments")
+    @classmethod
+    def _segments(cls, value: str) -> str:
+        names = [name.strip() for name in value.split(",")]
+        if not all(names) or len(set(names)) != len(names):
+            msg = "expected distinct employee attribute names, comma-separated, such as 'Department,Sub-Department'"
+            raise ValueError(msg)
+        return value
+
+    def mart_options(self) -> Options:
+        segments = tuple(name.strip() for name in self.peakon_mart_segments.split(","))
+        return Options(min_respondents=self.peakon_min_respondents, segments=segments)
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

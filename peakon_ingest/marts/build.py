@@ -1,0 +1,70 @@
+"""Build every mart from what is stored, and publish each whole; or compute a range for an export."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pymongo.database import Database
+
+from peakon_ingest.marts import store
+from peakon_ingest.marts.answers import Answers, read
+from peakon_ingest.marts.compute import Mart, Options, Org, Period, compute
+from peakon_ingest.marts.people import Staff
+
+log = logging.getLogger("peakon_ingest")
+RANGED = ("manager_question", "driver_segment")  # the marts an export can aggregate over a month range
+
+
+def load(db: Database[dict[str, Any]]) -> tuple[Answers, Org]:
+    org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
+    return read(store.answers(db), org.boundaries), org
+
+
+def build(
+    db: Database[dict[str, Any]], options: Options, heartbeat: Callable[[], None] = lambda: None
+) -> dict[str, Any]:
+    """Rebuild the marts; per mart: rows, groups suppressed (below the threshold, and to protect a
+    published parent from subtraction), seconds. Computing takes the time, the read most of it."""
+    started = time.monotonic()
+    answers, org = load(db)
+    read_seconds = time.monotonic() - started
+    heartbeat()
+    computed = time.monotonic()
+    marts = compute(answers, org, options)
+    share = (time.monotonic() - computed) / len(marts)  # the marts are computed month by month, together
+    heartbeat()
+    report: dict[str, Any] = {"read_seconds": round(read_seconds, 3), "answers_skipped": answers.skipped}
+    for name, mart in marts.items():
+        published = time.monotonic()
+        store.replace(db, name, mart.rows)
+        heartbeat()
+        report[name] = summary(mart, share + time.monotonic() - published)
+        log.info("%s%s: %d rows, %d groups suppressed", store.PREFIX, name, len(mart.rows), report[name]["suppressed"])
+    report["seconds"] = round(time.monotonic() - started, 3)
+    return report
+
+
+def summary(mart: Mart, seconds: float) -> dict[str, Any]:
+    return {
+        "rows": len(mart.rows),
+        "suppressed": mart.below_threshold + mart.complementary,
+        "suppressed_below_threshold": mart.below_threshold,
+        "suppressed_complementary": mart.complementary,
+        "seconds": round(seconds, 3),
+    }
+
+
+def months(db: Database[dict[str, Any]], first: str | None, last: str | None, answers: Answers) -> Period:
+    """The range to export: the answers' first or last month where one end is not given."""
+    present = sorted(answers.frame["month"].unique().to_list())
+    return Period(first or (present[0] if present else "0000-01"), last or (present[-1] if present else "9999-12"))
+
+
+def ranged(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> Mart:
+    """Mart `name` over one month range, from the answers, under the same rules."""
+    answers, org = load(db)
+    period = months(db, first, last, answers)
+    return compute(answers, org, options, [period])[name]

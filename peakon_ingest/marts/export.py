@@ -1,0 +1,89 @@
+"""`peakon-ingest export`: a mart as CSV, Parquet or JSON lines; a month range of a figures mart is
+computed from the answers under the same rules (threshold and complementary suppression)."""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import re
+import sys
+from pathlib import Path
+from typing import Any
+
+import polars as pl
+from pymongo.database import Database
+
+from peakon_ingest.marts import store
+from peakon_ingest.marts.build import RANGED, ranged
+from peakon_ingest.marts.compute import Options
+
+FORMATS = ("csv", "parquet", "jsonl")
+MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+ORDER = {
+    "org": ["employee_id"],
+    "manager_question": ["month", "manager_id", "scope", "question_id"],
+    "driver_segment": ["month", "segment", "segment_value", "driver", "sub_driver"],
+    "participation": ["month", "department"],
+}
+
+
+class ExportError(ValueError):
+    """The request cannot be met; the message names the argument and what it expects."""
+
+
+def mart_name(value: str) -> str:
+    name = value.removeprefix(store.PREFIX)
+    if name not in store.NAMES:
+        raise ExportError(f"MART: unknown mart {value!r}; expected one of {', '.join(store.NAMES)}")
+    return name
+
+
+def check(name: str, first: str | None, last: str | None, fmt: str) -> None:
+    if fmt not in FORMATS:
+        raise ExportError(f"--format: expected one of {', '.join(FORMATS)} (got {fmt!r})")
+    for flag, month in (("--from", first), ("--to", last)):
+        if month is not None and not MONTH.fullmatch(month):
+            raise ExportError(f"{flag}: expected a month as YYYY-MM (got {month!r})")
+    if first and last and first > last:
+        raise ExportError(f"--from {first} is after --to {last}")
+    if (first or last) and name not in RANGED:
+        raise ExportError(f"--from/--to: only {' and '.join(RANGED)} aggregate a month range")
+
+
+def rows(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> pl.DataFrame:
+    if first or last:
+        found = ranged(db, name, options, first, last).rows
+    else:
+        found = list(db[store.PREFIX + name].find({}, {"_id": name == "org"}))
+        for row in found:
+            if name == "org":
+                row["employee_id"] = row.pop("_id")
+    frame = pl.DataFrame(found, infer_schema_length=None)
+    order = [column for column in ORDER[name] if column in frame.columns]
+    return frame.sort(order, nulls_last=False) if order else frame
+
+
+def encode(frame: pl.DataFrame, fmt: str) -> bytes:
+    buffer = io.BytesIO()
+    if fmt == "parquet":
+        frame.write_parquet(buffer)
+    elif fmt == "jsonl":
+        frame.write_ndjson(buffer)
+    else:  # CSV has no lists: a chain or a path becomes its JSON text
+        lists = [name for name, kind in frame.schema.items() if isinstance(kind, pl.List)]
+        frame.with_columns(
+            pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String) for name in lists
+        ).write_csv(buffer)
+    return buffer.getvalue()
+
+
+def write(data: bytes, out: Path | None) -> None:
+    """To `out` whole (a reader never finds a partial file), or to standard output."""
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.flush()
+        return
+    partial = out.with_name(f".{out.name}.partial")
+    partial.write_bytes(data)
+    os.replace(partial, out)

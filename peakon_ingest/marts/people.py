@@ -1,0 +1,168 @@
+"""Employees as the marts see them: keys, manager references, versions over time, and the org chart
+(orphans and manager cycles included, since real tenants have both)."""
+
+from __future__ import annotations
+
+import bisect
+import datetime as dt
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from tap_peakon.keys import as_int_or_self
+
+Key = int | str
+# The first ingest sees everyone then employed over its run: versions starting this soon after the
+# history's first are the staff as it was, not people who joined then.
+FIRST_SYNC_WINDOW = dt.timedelta(days=1)
+# Where tenants keep the manager reference (the first one present wins).
+MANAGER_PATHS = (("relationships", "Manager"), ("relationships", "manager"), ("attributes", "manager"))
+
+
+def key_of(value: Any) -> Key | None:
+    """One key type whatever the wire sent: `"5123"` and `5123` are the same employee."""
+    if value is None or value == "" or isinstance(value, bool):
+        return None
+    key = as_int_or_self(value)
+    return key if isinstance(key, int | str) else str(key)
+
+
+def manager_reference(record: Mapping[str, Any]) -> Key | None:
+    for part, name in MANAGER_PATHS:
+        reference = (record.get(part) or {}).get(name)
+        if isinstance(reference, Mapping):
+            data = reference.get("data")
+            if isinstance(data, Mapping):
+                return key_of(data.get("id"))
+    return None
+
+
+@dataclass(frozen=True)
+class Version:
+    """An employee as one version of their record says, valid from `valid_from` (None: always)."""
+
+    valid_from: dt.datetime | None
+    valid_to: dt.datetime | None
+    manager: Key | None
+    attributes: Mapping[str, Any]
+
+    @classmethod
+    def of(cls, record: Mapping[str, Any], valid_from: Any = None, valid_to: Any = None) -> Version:
+        return cls(utc(valid_from), utc(valid_to), manager_reference(record), record.get("attributes") or {})
+
+
+def utc(value: Any) -> dt.datetime | None:
+    """A stored date as an aware UTC datetime (drivers return naive UTC unless told otherwise)."""
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+@dataclass
+class Staff:
+    """Every known employee's versions, oldest first, and who is current."""
+
+    versions: dict[Key, list[Version]] = field(default_factory=dict)
+    current: dict[Key, Version] = field(default_factory=dict)
+    _starts: dict[Key, list[dt.datetime]] = field(default_factory=dict)
+
+    @classmethod
+    def load(cls, employees: Iterable[Mapping[str, Any]], history: Iterable[Mapping[str, Any]]) -> Staff:
+        """From `employees` documents (removed ones carry `removed_at`) and `employees_history`
+        versions; an employee without history is one version valid at all times."""
+        staff = cls()
+        for doc in history:
+            key = key_of(doc.get("key"))
+            if key is not None and isinstance(doc.get("record"), Mapping):
+                version = Version.of(doc["record"], doc.get("valid_from"), doc.get("valid_to"))
+                staff.versions.setdefault(key, []).append(version)
+        for doc in employees:
+            key = key_of(doc.get("_id"))
+            if key is None:
+                continue
+            version = Version.of(doc)
+            if doc.get("removed_at") is None:
+                staff.current[key] = version
+            staff.versions.setdefault(key, [version])
+        for key, versions in staff.versions.items():
+            versions.sort(key=lambda v: v.valid_from or dt.datetime.min.replace(tzinfo=dt.UTC))
+            staff._starts[key] = [v.valid_from or dt.datetime.min.replace(tzinfo=dt.UTC) for v in versions]
+        return staff
+
+    def index_at(self, key: Key, moment: dt.datetime) -> int:
+        """Which version of `key` held at `moment`: the last one that started by then, else the
+        earliest (a moment before the history began)."""
+        return max(bisect.bisect_right(self._starts[key], moment) - 1, 0)
+
+    def at(self, key: Key, moment: dt.datetime) -> Version:
+        return self.versions[key][self.index_at(key, moment)]
+
+    def history_start(self) -> dt.datetime | None:
+        starts = [v.valid_from for versions in self.versions.values() for v in versions if v.valid_from]
+        return min(starts, default=None)
+
+    def present(self, key: Key, start: dt.datetime, end: dt.datetime, history_start: dt.datetime | None) -> bool:
+        """Whether `key` was employed in [start, end): seen before `end` (or by the first ingest,
+        which saw everyone then employed) and not gone before `start`."""
+        versions = self.versions[key]
+        first, last = versions[0].valid_from, versions[-1]
+        first_sync = history_start is not None and first is not None and first < history_start + FIRST_SYNC_WINDOW
+        joined = first is None or first < end or first_sync
+        left = last.valid_to is not None and last.valid_to <= start
+        return joined and not left
+
+    def boundaries(self) -> list[dt.datetime]:
+        """Every moment at which some version starts: the org chart is fixed between two of them."""
+        return sorted({v.valid_from for versions in self.versions.values() for v in versions if v.valid_from})
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An org chart: each employee's effective manager (None at a root), with orphans (a manager who
+    is not an employee) and cycles (broken at the member with the smallest key) marked."""
+
+    manager: dict[Key, Key | None]
+    effective: dict[Key, Key | None]
+    orphans: frozenset[Key]
+    cycles: frozenset[Key]
+
+    @classmethod
+    def of(cls, managers: Mapping[Key, Key | None]) -> Chart:
+        effective: dict[Key, Key | None] = {}
+        orphans = set()
+        for key, manager in managers.items():
+            if manager is not None and manager not in managers:
+                orphans.add(key)
+                manager = None
+            effective[key] = manager
+        cycles = set()
+        state: dict[Key, int] = {}  # 1: on the current walk, 2: done
+        for start in effective:
+            path: list[Key] = []
+            node: Key | None = start
+            while node is not None and node not in state:
+                state[node] = 1
+                path.append(node)
+                node = effective[node]
+            if node is not None and state[node] == 1:  # the walk came back to itself: a cycle
+                loop = path[path.index(node) :]
+                broken = min(loop, key=sort_key)
+                effective[broken] = None
+                cycles.add(broken)
+            for visited in path:
+                state[visited] = 2
+        return cls(dict(managers), effective, frozenset(orphans), frozenset(cycles))
+
+    def chain(self, key: Key) -> list[Key]:
+        """The managers above `key`, from the top down to the direct one."""
+        chain: list[Key] = []
+        node = self.effective.get(key)
+        while node is not None:
+            chain.append(node)
+            node = self.effective[node]
+        return chain[::-1]
+
+
+def sort_key(key: Key) -> tuple[bool, Any]:
+    """Keys order numbers first, then texts (a collection has one key type; this keeps mixed ones total)."""
+    return (isinstance(key, str), key)
