@@ -15,8 +15,8 @@ from peakon_ingest import __version__, report
 from peakon_ingest.daemon import exec_supercronic, supercronic, write_crontab
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
-from peakon_ingest.marts import export as exporting
 from peakon_ingest.logs import setup_logging
+from peakon_ingest.marts import export as exporting
 from peakon_ingest.runs import recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 

@@ -142,7 +142,11 @@ class Ingest:
             if result.new_bearer_token:
                 store_token(db, self.settings.base_url, self.tap_settings["app_token"], result.new_bearer_token)
             summary = result.tap
-            marts = build_recorded(db, self.settings, lock.refresh) if result.ok and self.settings.peakon_build_marts else {}
+            marts = (
+                build_recorded(db, self.settings, lock.refresh)
+                if result.ok and self.settings.peakon_build_marts
+                else {}
+            )
             document = finish_run(
                 db,
                 self.run_id,
@@ -170,7 +174,7 @@ def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: 
     the old marts stay as they were)."""
     try:
         return {"marts": build(db, settings.mart_options(), heartbeat)}
-    except Exception as err:  # noqa: BLE001 - any failure leaves the previous marts in place; it is reported
+    except Exception as err:
         log.exception("building the marts failed")
         return {"marts_error": f"building the marts failed: {type(err).__name__}: {err}"}
 

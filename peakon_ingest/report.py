@@ -9,6 +9,8 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from peakon_ingest.marts.store import PREFIX
+
 console = Console()
 
 
@@ -85,15 +87,22 @@ def marts_table(run: Mapping[str, Any]) -> Table:
     """Per mart of a run: rows, groups suppressed (below the threshold / to stop subtraction), seconds."""
     marts = run.get("marts") or {}
     table = Table(title=f"marts (read {marts.get('read_seconds', 0)} s, built in {marts.get('seconds', 0)} s)")
-    for column in ("mart", "rows", "suppressed", "below threshold", "complementary", "seconds"):
-        table.add_column(column, justify="left" if column == "mart" else "right")
+    table.add_column("mart", no_wrap=True)
+    for column in ("rows", "suppressed", "below threshold", "complementary", "seconds"):
+        table.add_column(column, justify="right")
     for name, figures in marts.items():
         if isinstance(figures, Mapping):
             table.add_row(
-                f"mart_{name}",
+                PREFIX + name,
                 *(
                     str(figures.get(field, ""))
-                    for field in ("rows", "suppressed", "suppressed_below_threshold", "suppressed_complementary", "seconds")
+                    for field in (
+                        "rows",
+                        "suppressed",
+                        "suppressed_below_threshold",
+                        "suppressed_complementary",
+                        "seconds",
+                    )
                 ),
             )
     return table

@@ -101,7 +101,7 @@ class Settings(BaseSettings):
     @classmethod
     def _threshold(cls, value: int) -> int:
         if value < LEAST_RESPONDENTS:
-            msg = f"expected at least {LEAST_RESPONDENTS} (the anonymity threshold: no group of fewer respondents is shown)"
+            msg = f"expected at least {LEAST_RESPONDENTS} (the anonymity threshold: no smaller group is shown)"
             raise ValueError(msg)
         return value
 

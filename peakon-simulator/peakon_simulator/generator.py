@@ -120,13 +120,13 @@ class PeakonData:
             index += 1
         return index
 
-    def answer(self, index: int) -> dict[str, Any]:
+    def answer(self, index: int, minutes_per_response: int = 7) -> dict[str, Any]:
         h = mix(self.seed, index)
         response = index // ANSWERS_PER_RESPONSE
         rh = mix(self.seed, response, 7)
         employee = rh % self.employee_count
         qid, cat, qtype, qtext = self.questions[(h >> 8) % len(self.questions)]
-        answered = EPOCH + dt.timedelta(minutes=response * 7 + rh % 5)
+        answered = EPOCH + dt.timedelta(minutes=response * minutes_per_response + rh % 5)
         round_no = response // 2000
         opens = (EPOCH + dt.timedelta(days=14 * round_no)).date()
         skipped = qtype == "scale" and h % 23 == 0
@@ -215,7 +215,9 @@ class PeakonData:
                 # The CEO manages; so does the last employee so far, or the chart could stop growing.
                 manages = manager in {0, len(self._managers) - 1} or mix(self.seed, manager, 19) % MANAGES_IN >= 4  # noqa: PLR2004
                 if manages:
-                    self._managers.extend([manager] * (SPANS[0] + mix(self.seed, manager, 29) % (SPANS[1] - SPANS[0] + 1)))
+                    self._managers.extend(
+                        [manager] * (SPANS[0] + mix(self.seed, manager, 29) % (SPANS[1] - SPANS[0] + 1))
+                    )
                 self._filling += 1
             return self._managers[index]
 

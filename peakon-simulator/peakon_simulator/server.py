@@ -244,7 +244,8 @@ class SimulatorHandler(BaseHTTPRequestHandler):
         total = self.state.answer_count
         start = PeakonData.first_index_after(after) if after is not None else 0
         end = min(start + per_page, total)
-        data = [self.state.data.answer(i) for i in range(start, end)]
+        spacing = self.state.switches.minutes_per_response
+        data = [self.state.data.answer(i, spacing) for i in range(start, end)]
         odd = self.state.switches.odd_answers_every
         if odd:
             data = [PeakonData.oddify(a) if a["attributes"]["answerId"] % odd == 0 else a for a in data]

@@ -54,10 +54,15 @@ class Switches:
     extra_field: str | None = None  # every answer gets attributes.<extra_field>, unknown to the spec
     employees_count_offset: int = 0  # /employees/count off by this much (a client must notice)
     manager_field: str = MANAGER_FIELDS[0]  # where an employee's manager reference sits
+    minutes_per_response: int = 7  # time between two survey responses (more: answers span more months)
 
     def update(self, raw: dict[str, Any]) -> None:
         reject_unknown(type(self), raw, "switches")
-        choices = (("next_link_form", LINK_FORMS), ("last_page_next", LAST_PAGE_NEXT), ("manager_field", MANAGER_FIELDS))
+        choices = (
+            ("next_link_form", LINK_FORMS),
+            ("last_page_next", LAST_PAGE_NEXT),
+            ("manager_field", MANAGER_FIELDS),
+        )
         for name, allowed in choices:
             if name in raw and raw[name] not in allowed:
                 msg = f"{name} must be one of {list(allowed)}"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from pymongo.database import Database
@@ -18,9 +18,19 @@ log = logging.getLogger("peakon_ingest")
 RANGED = ("manager_question", "driver_segment")  # the marts an export can aggregate over a month range
 
 
+def prepare(
+    employees: Iterable[Mapping[str, Any]],
+    history: Iterable[Mapping[str, Any]],
+    answers: Iterable[Mapping[str, Any]],
+    catalog: Mapping[str, tuple[str | None, str | None]],
+) -> tuple[Answers, Org]:
+    """The marts' inputs from stored documents (`answers`: each answer's attributes)."""
+    org = Org(Staff.load(employees, history), catalog)
+    return read(answers, org.boundaries), org
+
+
 def load(db: Database[dict[str, Any]]) -> tuple[Answers, Org]:
-    org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
-    return read(store.answers(db), org.boundaries), org
+    return prepare(store.employees(db), store.history(db), store.answers(db), store.catalog(db))
 
 
 def build(
@@ -57,7 +67,7 @@ def summary(mart: Mart, seconds: float) -> dict[str, Any]:
     }
 
 
-def months(db: Database[dict[str, Any]], first: str | None, last: str | None, answers: Answers) -> Period:
+def span(first: str | None, last: str | None, answers: Answers) -> Period:
     """The range to export: the answers' first or last month where one end is not given."""
     present = sorted(answers.frame["month"].unique().to_list())
     return Period(first or (present[0] if present else "0000-01"), last or (present[-1] if present else "9999-12"))
@@ -66,5 +76,5 @@ def months(db: Database[dict[str, Any]], first: str | None, last: str | None, an
 def ranged(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> Mart:
     """Mart `name` over one month range, from the answers, under the same rules."""
     answers, org = load(db)
-    period = months(db, first, last, answers)
+    period = span(first, last, answers)
     return compute(answers, org, options, [period])[name]

@@ -20,7 +20,7 @@ import polars as pl
 
 from peakon_ingest.marts.answers import Answers
 from peakon_ingest.marts.people import Chart, Key, Staff, Version
-from peakon_ingest.marts.suppression import EMP, NODE, PARENT, SLICE, Suppressed, publishable
+from peakon_ingest.marts.suppression import EMP, NODE, PARENT, RANK, SLICE, Suppressed, publishable
 
 DEFAULT_SEGMENTS = ("Department", "Sub-Department")
 PROMOTER, DETRACTOR = 9, 6  # 9-10 promote, 0-6 detract
@@ -218,7 +218,7 @@ class Builder:
         )
         chart = self.org.chart(self.org.at_end(period))
         chains: dict[str, list[int]] = {"manager": [], NODE: []}
-        nodes: dict[int, tuple[int | None, int]] = {}  # team node -> (parent node, depth)
+        nodes: dict[int, tuple[int | None, int]] = {}  # node -> (parent node, depth)
         for manager in rows["manager"].unique().to_list():
             above = chart.chain(self.keys[manager])
             line = [self.code(k) for k in above] + [manager]
@@ -228,8 +228,13 @@ class Builder:
                 nodes[2 * code] = (2 * line[depth - 1] if depth else None, depth)
             nodes[2 * manager + 1] = (2 * manager, len(line))  # `direct` sits under `team`
         parents = pl.DataFrame(
-            {NODE: list(nodes), PARENT: [p for p, _ in nodes.values()], "depth": [d for _, d in nodes.values()]},
-            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32},
+            {
+                NODE: list(nodes),
+                PARENT: [p for p, _ in nodes.values()],
+                "depth": [d for _, d in nodes.values()],
+                RANK: [f"{'direct' if n % 2 else 'team'} {self.keys[n // 2]!r}" for n in nodes],
+            },
+            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32, RANK: pl.String},
         )
         base = rows.select(pl.col("question").alias(SLICE), "manager", EMP, "score")
         team = base.join(pl.DataFrame(chains, schema={"manager": pl.Int32, NODE: pl.Int64}), on="manager")
@@ -256,7 +261,10 @@ class Builder:
         joined = known.join(who, on=["epoch", "emp"])
         levels = range(len(self.options.segments))
         every = pl.concat(
-            [joined.select(pl.col("category").alias(SLICE), pl.col(f"path{i}").alias(NODE), EMP, "score") for i in levels]
+            [
+                joined.select(pl.col("category").alias(SLICE), pl.col(f"path{i}").alias(NODE), EMP, "score")
+                for i in levels
+            ]
         )
         paths = {code: path for path, code in self.path_codes.items()}
         parents = pl.DataFrame(
@@ -264,8 +272,9 @@ class Builder:
                 NODE: list(paths),
                 PARENT: [self.path_codes[p[:-1]] if len(p) > 1 else None for p in paths.values()],
                 "depth": [len(p) for p in paths.values()],
+                RANK: [repr(p) for p in paths.values()],
             },
-            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32},
+            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32, RANK: pl.String},
         )
         groups, suppressed = published(every, parents, self.options.min_respondents)
         rows = []
@@ -318,9 +327,7 @@ class Builder:
         mart.add(rows, Suppressed(below, 0))
 
 
-def compute(
-    answers: Answers, org: Org, options: Options, periods: Sequence[Period] | None = None
-) -> dict[str, Mart]:
+def compute(answers: Answers, org: Org, options: Options, periods: Sequence[Period] | None = None) -> dict[str, Mart]:
     """Every mart, for each month of the answers (or for the given periods: an export's range)."""
     builder = Builder(answers, org, options)
     marts = {name: Mart() for name in ("manager_question", "driver_segment", "participation")}

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import io
 import json
-import os
 import re
 import sys
 from pathlib import Path
@@ -51,11 +50,13 @@ def check(name: str, first: str | None, last: str | None, fmt: str) -> None:
         raise ExportError(f"--from/--to: only {' and '.join(RANGED)} aggregate a month range")
 
 
-def rows(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> pl.DataFrame:
+def rows(
+    db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None
+) -> pl.DataFrame:
     if first or last:
         found = ranged(db, name, options, first, last).rows
     else:
-        found = list(db[store.PREFIX + name].find({}, {"_id": name == "org"}))
+        found = list(db[store.PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
         for row in found:
             if name == "org":
                 row["employee_id"] = row.pop("_id")
@@ -86,4 +87,4 @@ def write(data: bytes, out: Path | None) -> None:
         return
     partial = out.with_name(f".{out.name}.partial")
     partial.write_bytes(data)
-    os.replace(partial, out)
+    partial.replace(out)

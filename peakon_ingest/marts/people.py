@@ -29,7 +29,8 @@ def key_of(value: Any) -> Key | None:
 
 def manager_reference(record: Mapping[str, Any]) -> Key | None:
     for part, name in MANAGER_PATHS:
-        reference = (record.get(part) or {}).get(name)
+        holder = record.get(part)
+        reference = holder.get(name) if isinstance(holder, Mapping) else None
         if isinstance(reference, Mapping):
             data = reference.get("data")
             if isinstance(data, Mapping):
@@ -48,7 +49,9 @@ class Version:
 
     @classmethod
     def of(cls, record: Mapping[str, Any], valid_from: Any = None, valid_to: Any = None) -> Version:
-        return cls(utc(valid_from), utc(valid_to), manager_reference(record), record.get("attributes") or {})
+        attributes = record.get("attributes")
+        attributes = attributes if isinstance(attributes, Mapping) else {}
+        return cls(utc(valid_from), utc(valid_to), manager_reference(record), attributes)
 
 
 def utc(value: Any) -> dt.datetime | None:
@@ -131,10 +134,10 @@ class Chart:
         effective: dict[Key, Key | None] = {}
         orphans = set()
         for key, manager in managers.items():
-            if manager is not None and manager not in managers:
+            orphan = manager is not None and manager not in managers
+            if orphan:
                 orphans.add(key)
-                manager = None
-            effective[key] = manager
+            effective[key] = None if orphan else manager
         cycles = set()
         state: dict[Key, int] = {}  # 1: on the current walk, 2: done
         for start in effective:

@@ -5,8 +5,8 @@ group and the teams of the reports who manage; a department over its sub-departm
 published when it has at least `k` respondents, and for every published parent the children that
 are not published hold 0 or at least `k` distinct respondents together, so subtracting the published
 children from the parent never reveals fewer than `k` people. When that fails, published children
-are hidden too, smallest first, until it holds; the parent itself always stays (hiding all its
-children leaves its own respondents, at least `k`).
+are hidden too, smallest first (ties by their `rank`, a stable name), until it holds; the parent
+itself always stays (hiding all its children leaves its own respondents, at least `k`).
 """
 
 from __future__ import annotations
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import polars as pl
 
-SLICE, NODE, PARENT, DEPTH, EMP = "slice", "node", "parent", "depth", "emp"
+SLICE, NODE, PARENT, DEPTH, EMP, RANK = "slice", "node", "parent", "depth", "emp", "rank"
 
 
 @dataclass(frozen=True)
@@ -25,11 +25,12 @@ class Suppressed:
 
 
 def publishable(groups: pl.DataFrame, members: pl.DataFrame, k: int) -> tuple[pl.Series, Suppressed]:
-    """For `groups` (slice, node, parent, depth, respondents) and their `members` (slice, node, emp),
-    a boolean per group: published or not."""
+    """For `groups` (slice, node, parent, depth, rank, respondents) and their `members` (slice, node,
+    emp), a boolean per group: published or not."""
     published = (groups["respondents"] >= k).to_list()
     below = published.count(False)
     index = {key: i for i, key in enumerate(zip(groups[SLICE].to_list(), groups[NODE].to_list(), strict=True))}
+    rank = groups[RANK].to_list()
     flags = groups.select(SLICE, NODE, PARENT, DEPTH).with_columns(pub=pl.Series(published, dtype=pl.Boolean))
     parents = flags.filter(pl.col("pub")).select(SLICE, pl.col(NODE).alias(PARENT))
     hidden_children = flags.filter(~pl.col("pub") & pl.col(PARENT).is_not_null()).join(parents, on=[SLICE, PARENT])
@@ -59,7 +60,7 @@ def publishable(groups: pl.DataFrame, members: pl.DataFrame, k: int) -> tuple[pl
                 continue
             group = kids[(s, p)]
             union: set[object] = set().union(*(sets[c] for c in group if not published[index[c]]))
-            shown = sorted((c for c in group if published[index[c]]), key=lambda c: (len(sets[c]), repr(c)))
+            shown = sorted((c for c in group if published[index[c]]), key=lambda c: (len(sets[c]), rank[index[c]]))
             while 0 < len(union) < k and shown:
                 child = shown.pop(0)
                 published[index[child]] = False

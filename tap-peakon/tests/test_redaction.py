@@ -93,7 +93,9 @@ def test_pseudonymized_ids_join_answers_and_employees_and_keep_nothing_in_clear(
         assert employee["id"] == attrs["employeeId"]
         assert employee["attributes"]["identifier"] == attrs["employeeExternalId"]
         assert attrs["accountEmail"].startswith("hmac-sha256:")
-    managers = [e["relationships"]["manager"]["data"]["id"] for e in employees.values() if "manager" in e["relationships"]]
+    managers = [
+        e["relationships"]["manager"]["data"]["id"] for e in employees.values() if "manager" in e["relationships"]
+    ]
     assert all(str(manager).startswith("hmac-sha256:") for manager in managers)
     # Managers still join employees (but for the few orphans, whose manager is not an employee).
     assert 0 < len(managers) - sum(manager in employees for manager in managers) < len(managers) / 20
