@@ -198,5 +198,10 @@ def main() -> None:
     app()
 
 
+def marts_main() -> None:
+    """`peakon-marts`: `peakon-ingest marts` under a name of its own (Meltano runs a utility bare)."""
+    app(["marts"])
+
+
 if __name__ == "__main__":
     main()

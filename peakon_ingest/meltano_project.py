@@ -22,7 +22,16 @@ HEADER = """\
 # the same environment variables (see .env.example; Meltano also reads `.env`). Meltano keeps its own
 # copy of the state too (from the target's STATE output); the target writes it to `sync_state`.
 # MONGO_URI and MONGO_DB are required here (`peakon-ingest` has defaults for them; .env.example sets both).
+# `meltano run tap-peakon target-mongo-upsert peakon-marts` also rebuilds the marts (`peakon-ingest marts`,
+# configured by the same variables: PEAKON_MIN_RESPONDENTS, PEAKON_MART_SEGMENTS).
 """
+# The marts as a Meltano utility: the operator's own command, installed with the plugins it imports.
+MARTS_UTILITY = {
+    "name": "peakon-marts",
+    "namespace": "peakon_marts",
+    "pip_url": "-e ./tap-peakon -e ./target-mongo-upsert -e .",
+    "executable": "peakon-marts",
+}
 MODULES = {TAP: "tap_peakon", TARGET: "target_mongo_upsert"}
 # JSON number -> Meltano `integer`: Meltano 4.4 casts a `decimal` setting to Decimal and then fails to
 # write it as JSON, so whole numbers are what it can pass (every number setting here is in seconds).
@@ -80,6 +89,7 @@ def project() -> dict[str, Any]:
         "plugins": {
             "extractors": [plugin(TAP, {})],
             "loaders": [plugin(TARGET, TARGET_EXTRAS)],
+            "utilities": [MARTS_UTILITY],
         },
     }
 

@@ -1,5 +1,6 @@
-"""Meltano: the generated meltano.yml, and `meltano run tap-peakon target-mongo-upsert` storing exactly
-what `peakon-ingest ingest` stores (redaction on), against the same simulator and MongoDB."""
+"""Meltano: the generated meltano.yml, and `meltano run tap-peakon target-mongo-upsert peakon-marts`
+storing exactly what `peakon-ingest ingest` stores, marts included (redaction and pseudonyms on),
+against the same simulator and MongoDB."""
 
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from tests.cli.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
+MARTS = ("mart_org", "mart_manager_question", "mart_driver_segment", "mart_participation")
 ENVELOPE = {
     "fetched_at",
     "run_id",
@@ -81,6 +83,10 @@ def stored(client: MongoClient[dict[str, Any]], database: str) -> dict[str, dict
     }
 
 
+def marts(client: MongoClient[dict[str, Any]], database: str, name: str) -> list[str]:
+    return sorted(repr(row) for row in client[database][name].find({}, None if name == "mart_org" else {"_id": 0}))
+
+
 def test_meltano_and_the_operator_store_the_same_documents(
     tmp_path: Path, meltano: str, simulator: SimulatorThread, mongo_uri: str, mongo_client: MongoClient[dict[str, Any]]
 ) -> None:
@@ -91,8 +97,10 @@ def test_meltano_and_the_operator_store_the_same_documents(
     project = tmp_path / "project"  # a copy, so Meltano's .meltano/ never lands in the checkout
     project.mkdir()
     shutil.copy(ROOT / "meltano.yml", project)
-    for package in ("tap-peakon", "target-mongo-upsert"):
+    for package in ("tap-peakon", "target-mongo-upsert", "peakon_ingest"):  # the marts utility is the operator's
         shutil.copytree(ROOT / package, project / package, ignore=shutil.ignore_patterns("*.egg-info", "__pycache__"))
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(ROOT / name, project)
     env = {
         **cli_env(simulator, mongo_uri, theirs, **REDACTION),
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
@@ -102,7 +110,7 @@ def test_meltano_and_the_operator_store_the_same_documents(
     )
     assert install.returncode == 0, install.stderr[-3000:]
     run = subprocess.run(
-        [meltano, "run", "tap-peakon", "target-mongo-upsert"],
+        [meltano, "run", "tap-peakon", "target-mongo-upsert", "peakon-marts"],
         cwd=project, env=env, capture_output=True, text=True, timeout=600, check=False,
     )  # fmt: skip
     assert run.returncode == 0, run.stderr[-3000:]
@@ -115,6 +123,10 @@ def test_meltano_and_the_operator_store_the_same_documents(
             assert set(via_meltano[name]) == set(operator[name]), name
             differing = [key for key in operator[name] if via_meltano[name][key] != operator[name][key]]
             assert not differing, f"{name}: {len(differing)} documents differ, e.g. {differing[:3]}"
+        for name in MARTS:  # the marts too, built by the utility as by `peakon-ingest ingest`
+            ours_rows, their_rows = marts(mongo_client, ours, name), marts(mongo_client, theirs, name)
+            assert ours_rows, f"{name}: nothing built"
+            assert ours_rows == their_rows, name
         answer = next(iter(operator["answers_export"].values()))
         assert answer["attributes"]["accountEmail"].startswith("hmac-sha256:")  # redacted on both paths
         assert "@" not in json.dumps(list(via_meltano["answers_export"].values())[:50], default=str)
