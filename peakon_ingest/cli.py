@@ -164,6 +164,9 @@ def status() -> None:
         report.console.print(report.runs_table(latest))
         for run in latest:
             report.console.print(report.completeness_line(run))
+        built = db["ingestion_runs"].find_one({"marts": {"$exists": True}}, sort=[("started_at", -1)])
+        if built:
+            report.console.print(report.marts_table(built))
         report.console.print(report.bookmarks_table(db["sync_state"].find().sort("_id", 1)))
         lock: dict[str, Any] | None = db[LOCKS].find_one({"_id": LOCK_ID})
         if lock:

@@ -37,6 +37,17 @@ def test_compose_file_follows_the_compose_specification() -> None:
     assert services["ingestor-demo"]["environment"]["PEAKON_BASE_URL"] == "http://simulator:8089/api/v1"
 
 
+def test_the_analysts_override_follows_the_specification_and_mounts_the_role_script() -> None:
+    override = yaml.safe_load((ROOT / "deploy" / "compose.analysts.yml").read_text())
+    jsonschema.Draft7Validator(json.loads(shared_file("compose-spec.json").read_text())).validate(override)
+    mongo = override["services"]["mongo"]
+    (mount,) = mongo["volumes"]
+    source = mount.split(":")[0]
+    assert (ROOT / source).is_file()
+    assert mount.endswith(":/docker-entrypoint-initdb.d/20-analyst-role.js:ro")
+    assert {"MONGO_INITDB_ROOT_PASSWORD", "ANALYST_PASSWORD", "MONGO_DB"} <= set(mongo["environment"])
+
+
 def test_dockerfile_is_hadolint_clean_and_runs_as_non_root() -> None:
     hadolint = Path(sys.executable).with_name("hadolint")
     result = subprocess.run([str(hadolint), str(ROOT / "Dockerfile")], capture_output=True, text=True, check=False)
