@@ -11,9 +11,9 @@ from __future__ import annotations
 import argparse
 import os
 import subprocess
-from pathlib import Path
 import sys
 import tempfile
+from pathlib import Path
 
 from rich.console import Console
 

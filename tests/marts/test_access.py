@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+
 from peakon_ingest.marts.access import ROLE, render
 from peakon_ingest.marts.store import NAMES, PREFIX
 
@@ -47,8 +48,9 @@ def test_the_committed_script_is_generated_from_the_marts() -> None:
     assert SCRIPT.read_text() == render(), "python -m peakon_ingest.marts.access > deploy/mongo/analyst-role.js"
 
 
-@pytest.mark.parametrize("existing", [False, True])
-def test_the_role_reads_the_marts_and_nothing_else(existing: bool) -> None:
+@pytest.mark.parametrize("server", ["fresh", "set up before"])
+def test_the_role_reads_the_marts_and_nothing_else(server: str) -> None:
+    existing = server != "fresh"
     code, calls, stderr = run({"MONGO_DB": "hr", "ANALYST_USER": "ana", "ANALYST_PASSWORD": "pw"}, existing=existing)
     assert code == 0, stderr
     verb = "update" if existing else "create"
