@@ -116,10 +116,11 @@ class SimulatorProcess:
 
 
 @contextmanager
-def simulator_process(answers: int) -> Iterator[SimulatorProcess]:
+def simulator_process(answers: int, employees: int = 2_000) -> Iterator[SimulatorProcess]:
     """A simulator in its own process (its CPU is not ours)."""
     port = free_port()
-    command = [sys.executable, "-m", "peakon_simulator", "--port", str(port), "--answers", str(answers)]
+    command = [sys.executable, "-m", "peakon_simulator", "--port", str(port), "--answers", str(answers),
+               "--employees", str(employees)]  # fmt: skip
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     try:
         for _ in range(200):
@@ -135,9 +136,9 @@ def simulator_process(answers: int) -> Iterator[SimulatorProcess]:
 
 
 @contextmanager
-def simulator(answers: int) -> Iterator[str]:
+def simulator(answers: int, employees: int = 2_000) -> Iterator[str]:
     """Yields the API base URL of a simulator in its own process."""
-    with simulator_process(answers) as sim:
+    with simulator_process(answers, employees) as sim:
         yield sim.base_url
 
 

@@ -53,6 +53,11 @@ def database() -> str:
 
 
 def ours(base_url: str, mongo_uri: str, db: str, *extra: str) -> Measurement:
+    return cli(base_url, mongo_uri, db, ["ingest", "--streams", "answers_export", *extra])
+
+
+def cli(base_url: str, mongo_uri: str, db: str, args: list[str], **variables: str) -> Measurement:
+    """`peakon-ingest <args>` against the simulator and MongoDB."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PEAKON_", "MONGO_"))},
         "PEAKON_APP_TOKEN": DEFAULT_APP_TOKEN,
@@ -60,10 +65,11 @@ def ours(base_url: str, mongo_uri: str, db: str, *extra: str) -> Measurement:
         "MONGO_URI": mongo_uri,
         "MONGO_DB": db,
         "LOG_LEVEL": "WARNING",
+        **variables,
     }
-    result = measure([sys.executable, "-m", "peakon_ingest.cli", "ingest", "--streams", "answers_export", *extra], env)
+    result = measure([sys.executable, "-m", "peakon_ingest.cli", *args], env)
     if result.returncode != 0:
-        console.print(f"[red]ours failed[/red]: {result.stderr_tail}")
+        console.print(f"[red]peakon-ingest {args[0]} failed[/red]: {result.stderr_tail}")
     return result
 
 
@@ -151,6 +157,28 @@ def memory_run(mongo_uri: str, answers: int, rows: list[dict[str, Any]], result:
     result["cli_peak_rss_mb"] = big.peak_rss_mb.get("cli")
 
 
+def marts_run(mongo_uri: str, answers: int, employees: int, result: dict[str, Any]) -> None:
+    """The whole ingest (every stream), then the marts from what it stored, in the same run."""
+    with simulator(answers, employees) as base_url:
+        db = database()
+        ingest = cli(base_url, mongo_uri, db, ["ingest"], PEAKON_BUILD_MARTS="false")
+        marts = cli(base_url, mongo_uri, db, ["marts"])
+        built: dict[str, Any] = MongoClient(mongo_uri)[db]["ingestion_runs"].find_one({"mode": "marts"}) or {}
+        drop(mongo_uri, db)
+    figures = built.get("marts") or {}
+    result.update(
+        marts_answers=answers,
+        marts_employees=employees,
+        marts_ingest_wall_s=round(ingest.wall_seconds, 1),
+        marts_wall_s=round(marts.wall_seconds, 1),
+        marts_vs_ingest=round(marts.wall_seconds / ingest.wall_seconds, 3),
+        marts_peak_rss_mb=marts.peak_rss_mb.get("cli"),
+        marts_read_s=figures.get("read_seconds"),
+        marts_rows={name: f["rows"] for name, f in figures.items() if isinstance(f, dict)},
+        marts_seconds={name: f["seconds"] for name, f in figures.items() if isinstance(f, dict)},
+    )
+
+
 def report(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
     table = Table(title=f"peakon-ingest benchmark ({result['machine']})")
     for column in ("run", "answers", "wall_s", "answers_per_s", "cpu_s", "cpu_s_per_100k", "peak_rss_mb"):
@@ -171,6 +199,8 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=200_000)
     parser.add_argument("--latency-answers", type=int, default=50_000, help="answers for the 5 ms runs (0: skip)")
     parser.add_argument("--big-answers", type=int, default=1_000_000, help="answers for the memory run (0: skip)")
+    parser.add_argument("--marts-answers", type=int, default=1_000_000, help="answers for the marts run (0: skip)")
+    parser.add_argument("--marts-employees", type=int, default=20_000, help="employees for the marts run")
     args = parser.parse_args()
     rows: list[dict[str, Any]] = []
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
@@ -184,6 +214,8 @@ def main() -> None:
             latency_runs(mongo_uri, args.latency_answers, rows, result)
         if args.big_answers:
             memory_run(mongo_uri, args.big_answers, rows, result)
+        if args.marts_answers:
+            marts_run(mongo_uri, args.marts_answers, args.marts_employees, result)
     report(rows, result)
 
 

@@ -211,6 +211,34 @@ MUTATIONS = (
         'raise fail(f"run failed: {result.error}", EXIT_CONFIG)',
         ("tests/reliability/test_faults.py", "-k", "loop"),
     ),
+    Mutation(
+        "marts: complementary suppression off",
+        "peakon_ingest/marts/suppression.py",
+        "while 0 < len(union) < k and shown:",
+        "while False:",
+        ("tests/marts/test_rules.py",),
+    ),
+    Mutation(
+        "marts: a group of k-1 respondents published",
+        "peakon_ingest/marts/suppression.py",
+        'published = (groups["respondents"] >= k).to_list()',
+        'published = (groups["respondents"] >= k - 1).to_list()',
+        ("tests/marts/test_rules.py",),
+    ),
+    Mutation(
+        "marts: team groups follow the chart at the answer, not at the month's end",
+        "peakon_ingest/marts/compute.py",
+        "chart = self.org.chart(self.org.at_end(period))",
+        "chart = self.org.chart(0)",
+        ("tests/marts/test_rules.py",),
+    ),
+    Mutation(
+        "marts: manager cycles left unbroken (only orphans handled)",
+        "peakon_ingest/marts/people.py",
+        "                effective[broken] = None",
+        "                pass",
+        ("tests/marts/test_rules.py",),
+    ),
 )
 
 

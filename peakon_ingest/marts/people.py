@@ -163,6 +163,8 @@ class Chart:
         while node is not None:
             chain.append(node)
             node = self.effective[node]
+            if len(chain) > len(self.effective):  # only a cycle left unbroken makes a chain this long
+                raise RuntimeError(f"the managers above {key!r} form a cycle")
         return chain[::-1]
 
 
