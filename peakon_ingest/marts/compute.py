@@ -11,7 +11,9 @@ percentage of 9-10 scores minus 0-6 scores.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Mapping, Sequence
+import time
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -23,6 +25,7 @@ from peakon_ingest.marts.people import Chart, Key, Staff, Version
 from peakon_ingest.marts.suppression import EMP, NODE, PARENT, RANK, SLICE, Suppressed, publishable
 
 DEFAULT_SEGMENTS = ("Department", "Sub-Department")
+RANGED = ("manager_question", "driver_segment")  # the marts an export can aggregate over a month range
 PROMOTER, DETRACTOR = 9, 6  # 9-10 promote, 0-6 detract
 
 
@@ -56,16 +59,38 @@ class Period:
         return pl.col("month").is_between(pl.lit(self.first), pl.lit(self.last))
 
 
+Sink = Callable[[list[dict[str, Any]]], None]
+
+
 @dataclass
 class Mart:
+    """A mart's rows (kept, or handed to `sink` as each period is done: a million answers' marts
+    need not sit in memory), its suppressed groups, and the seconds spent on it."""
+
+    sink: Sink | None = None
     rows: list[dict[str, Any]] = field(default_factory=list)
+    count: int = 0
     below_threshold: int = 0
     complementary: int = 0
+    seconds: float = 0.0
 
     def add(self, rows: Iterable[dict[str, Any]], suppressed: Suppressed) -> None:
-        self.rows.extend(rows)
+        batch = list(rows)
+        if self.sink is None:
+            self.rows.extend(batch)
+        else:
+            self.sink(batch)
+        self.count += len(batch)
         self.below_threshold += suppressed.below_threshold
         self.complementary += suppressed.complementary
+
+    @contextmanager
+    def timed(self) -> Iterator[None]:
+        started = time.monotonic()
+        try:
+            yield
+        finally:
+            self.seconds += time.monotonic() - started
 
 
 @dataclass
@@ -327,19 +352,31 @@ class Builder:
         mart.add(rows, Suppressed(below, 0))
 
 
-def compute(answers: Answers, org: Org, options: Options, periods: Sequence[Period] | None = None) -> dict[str, Mart]:
-    """Every mart, for each month of the answers (or for the given periods: an export's range)."""
+def compute(
+    answers: Answers,
+    org: Org,
+    options: Options,
+    periods: Sequence[Period] | None = None,
+    sinks: Mapping[str, Sink] | None = None,
+) -> dict[str, Mart]:
+    """Every mart, for each month of the answers (or for the given periods: an export's range: no
+    org chart, no participation). With `sinks`, each mart's rows go there as they are made."""
+    names = ("org", "manager_question", "driver_segment", "participation") if periods is None else RANGED
+    marts = {name: Mart((sinks or {}).get(name)) for name in names}
     builder = Builder(answers, org, options)
-    marts = {name: Mart() for name in ("manager_question", "driver_segment", "participation")}
     for period in periods if periods is not None else builder.months():
         frame = answers.frame.filter(period.holds())
         if not frame.height:
             continue
         who = builder.attributes(frame)
-        builder.manager_question(period, frame, who, marts["manager_question"])
-        builder.driver_segment(period, frame, who, marts["driver_segment"])
-        if periods is None:
-            builder.participation(period, frame, marts["participation"])
-    if periods is None:
-        marts = {"org": Mart(builder.org_rows()), **marts}
+        with marts["manager_question"].timed():
+            builder.manager_question(period, frame, who, marts["manager_question"])
+        with marts["driver_segment"].timed():
+            builder.driver_segment(period, frame, who, marts["driver_segment"])
+        if "participation" in marts:
+            with marts["participation"].timed():
+                builder.participation(period, frame, marts["participation"])
+    if "org" in marts:
+        with marts["org"].timed():
+            marts["org"].add(builder.org_rows(), Suppressed(0, 0))
     return marts

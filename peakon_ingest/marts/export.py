@@ -14,8 +14,8 @@ import polars as pl
 from pymongo.database import Database
 
 from peakon_ingest.marts import store
-from peakon_ingest.marts.build import RANGED, ranged
-from peakon_ingest.marts.compute import Options
+from peakon_ingest.marts.build import ranged
+from peakon_ingest.marts.compute import RANGED, Options
 
 FORMATS = ("csv", "parquet", "jsonl")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")

@@ -51,25 +51,37 @@ def answers(db: Database[Document]) -> Iterator[Mapping[str, Any]]:
             yield doc
 
 
-def replace(db: Database[Document], name: str, rows: list[Document]) -> None:
-    """Make `rows` the mart `name`, all at once: built aside, then renamed over the old one
-    (renameCollection with dropTarget: atomic on MongoDB). On a server where that rename does not
-    take effect (the embedded one runs it against `admin`), the old mart is dropped and the new one
-    renamed: a reader may then find the mart missing for a moment, but never partial."""
-    staging, target = STAGING + name, PREFIX + name
-    db.drop_collection(staging)
-    db.create_collection(staging)
-    for start in range(0, len(rows), INSERT_BATCH):
-        db[staging].insert_many(rows[start : start + INSERT_BATCH], ordered=False)
-    for keys in INDEXES.get(name, []):
-        db[staging].create_index(keys)
-    full = f"{db.name}.{staging}", f"{db.name}.{target}"
-    with suppress(OperationFailure):  # checked below, whatever the server said
-        db.client.admin.command("renameCollection", full[0], to=full[1], dropTarget=True)
-    if staging in db.list_collection_names():
-        db.drop_collection(target)
-        db.command("renameCollection", full[0], to=full[1])
-    stored = db[target].count_documents({})
-    if stored != len(rows) or staging in db.list_collection_names():
-        msg = f"{target}: the new mart did not replace the old one ({stored} documents, {len(rows)} expected)"
-        raise RuntimeError(msg)
+class Staging:
+    """Mart `name` built aside (`marts_staging_<name>`, filled as it is computed), then renamed over
+    the old one whole (renameCollection with dropTarget: atomic on MongoDB). On a server where that
+    rename does not take effect (the embedded one runs it against `admin`), the old mart is dropped
+    and the new one renamed: a reader may then find the mart missing for a moment, but never partial."""
+
+    def __init__(self, db: Database[Document], name: str) -> None:
+        self.db, self.name = db, name
+        self.staging, self.target = STAGING + name, PREFIX + name
+        self.rows = 0
+        db.drop_collection(self.staging)
+        db.create_collection(self.staging)
+
+    def append(self, rows: list[Document]) -> None:
+        for start in range(0, len(rows), INSERT_BATCH):
+            self.db[self.staging].insert_many(rows[start : start + INSERT_BATCH], ordered=False)
+        self.rows += len(rows)
+
+    def publish(self) -> None:
+        db = self.db
+        full = f"{db.name}.{self.staging}", f"{db.name}.{self.target}"
+        with suppress(OperationFailure):  # checked below, whatever the server said
+            db.client.admin.command("renameCollection", full[0], to=full[1], dropTarget=True)
+        if self.staging in db.list_collection_names():
+            db.drop_collection(self.target)
+            db.command("renameCollection", full[0], to=full[1])
+        stored = db[self.target].count_documents({})
+        if stored != self.rows or self.staging in db.list_collection_names():
+            msg = f"{self.target}: the new mart did not replace the old one ({stored} documents, {self.rows} expected)"
+            raise RuntimeError(msg)
+        # Indexed once published (a no-op where they exist): the embedded server loses track of an
+        # index built on a collection that is renamed afterwards.
+        for keys in INDEXES.get(self.name, []):
+            db[self.target].create_index(keys)

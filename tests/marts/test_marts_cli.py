@@ -201,3 +201,12 @@ def test_the_csv_for_managers_has_no_list_it_cannot_hold(
     frame = pl.read_csv(io.StringIO(done.stdout))
     chains = [json.loads(text) for text in frame["chain"].to_list()]
     assert any(len(chain) >= 3 for chain in chains)
+
+
+def test_marts_of_an_empty_database_build_and_rebuild(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
+    """Nothing ingested yet (or only drivers): every mart exists, empty, build after build."""
+    for _ in range(2):
+        done = run_cli(["marts"], cli_env(None, mongo_uri, mongo_db.name), tmp_path)
+        assert done.returncode == 0, done.stderr[-2000:]
+        assert {name: len(rows) for name, rows in marts(mongo_db).items()} == dict.fromkeys(store.NAMES, 0)
+    assert not [name for name in mongo_db.list_collection_names() if name.startswith(store.STAGING)]
