@@ -23,6 +23,7 @@ FIELDS = (
 )  # fmt: skip
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 CHUNK = 100_000  # rows gathered in Python before they become columns
+MARGIN_MONTHS = 2  # a time zone offset moves an answer across one month's edge at most
 
 
 def score(answer: Mapping[str, Any]) -> float | None:
@@ -86,9 +87,28 @@ class Answers:
     skipped: int  # answers with no usable employee, month or time
 
 
+class Epochs:
+    """An answer's epoch: how many org-chart changes (`boundaries`) came before it. Answers from two
+    months or more before the first change need no parsing: whatever their offset, they precede it."""
+
+    def __init__(self, boundaries: list[dt.datetime]) -> None:
+        self.boundaries = boundaries
+        self.surely_before = ""  # months before this one (`YYYY-MM`) precede every boundary
+        if boundaries:
+            months = boundaries[0].year * 12 + boundaries[0].month - 1 - MARGIN_MONTHS
+            self.surely_before = f"{months // 12}-{months % 12 + 1:02d}"
+
+    def of(self, answered_at: str, month: str) -> int | None:
+        if not self.boundaries or month < self.surely_before:
+            return 0
+        when = moment(answered_at)
+        return None if when is None else bisect.bisect_right(self.boundaries, when)
+
+
 def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) -> Answers:
     """`answers`: each answer's attributes (at least FIELDS). `boundaries`: when the org chart
     changed; an answer's epoch is how many of them it follows."""
+    epochs = Epochs(boundaries)
     employees: dict[Key, int] = {}
     questions: dict[Key, int] = {}
     about: list[Question] = []
@@ -100,8 +120,8 @@ def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) ->
         if value is None:
             continue
         employee, question, month = key_of(answer.get("employeeId")), key_of(answer.get("questionId")), month_of(answer)
-        when = moment(str(answer["responseAnsweredAt"])) if boundaries and month else None
-        if employee is None or question is None or month is None or (boundaries and when is None):
+        epoch = epochs.of(answer["responseAnsweredAt"], month) if month else None
+        if employee is None or question is None or epoch is None or month is None:
             skipped += 1
             continue
         code = questions.setdefault(question, len(questions))
@@ -114,7 +134,7 @@ def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) ->
         if category is not None:
             about[code].categories[category] += 1
         columns["emp"].append(employees.setdefault(employee, len(employees)))
-        columns["epoch"].append(bisect.bisect_right(boundaries, when) if when else 0)
+        columns["epoch"].append(epoch)
         columns["month"].append(month)
         columns["question"].append(code)
         columns["category"].append(category)

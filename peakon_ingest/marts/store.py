@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import queue
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from typing import Any
 
@@ -21,6 +23,7 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "participation": [[("month", 1)]],
 }
 INSERT_BATCH = 5_000
+READ_BATCH = 10_000
 
 Document = dict[str, Any]
 
@@ -46,9 +49,35 @@ def answers(db: Database[Document]) -> Iterator[Mapping[str, Any]]:
     """The answers' FIELDS, nothing else. A `$project` of stored fields, no computation: it reads
     twice as fast as `find` on the embedded server, and a test holds it equal to `find` there."""
     projection: dict[str, Any] = {"_id": 0, "removed_at": 1} | {name: f"$attributes.{name}" for name in FIELDS}
-    for doc in db["answers_export"].aggregate([{"$project": projection}], batchSize=10_000):
+    cursor = db["answers_export"].aggregate([{"$project": projection}], batchSize=READ_BATCH)
+    for doc in prefetched(cursor):
         if doc.get("removed_at") is None:
             yield doc
+
+
+def prefetched(documents: Iterable[Document], depth: int = 4) -> Iterator[Document]:
+    """`documents`, read ahead by a thread: the server prepares the next batch while this one is
+    processed (a cursor alone waits for each in turn, and the server's time is half the read)."""
+    batches: queue.Queue[list[Document] | BaseException | None] = queue.Queue(maxsize=depth)
+
+    def pump() -> None:
+        try:
+            batch: list[Document] = []
+            for doc in documents:
+                batch.append(doc)
+                if len(batch) == READ_BATCH:
+                    batches.put(batch)
+                    batch = []
+            batches.put(batch)
+            batches.put(None)
+        except BaseException as err:  # noqa: BLE001 - handed to the reader, which raises it
+            batches.put(err)
+
+    threading.Thread(target=pump, name="marts-read-ahead", daemon=True).start()
+    while (item := batches.get()) is not None:
+        if isinstance(item, BaseException):
+            raise item
+        yield from item
 
 
 class Staging:

@@ -21,7 +21,7 @@ CATALOG = {"101": ("Autonomy", None), "102": ("Growth", "Mastery"), "103": ("Gro
 SEGMENTS = ("Department", "Sub-Department")
 HISTORY_START = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
 MOVE = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
-MONTHS = ("2026-09", "2026-10", "2026-11")
+MONTHS = ("2026-06", "2026-09", "2026-10", "2026-11")  # June: long before the first version
 
 
 def record(who: Any, manager: Any, department: str | None, sub: str | None, place: str) -> dict[str, Any]:
