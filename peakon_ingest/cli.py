@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import tempfile
 from collections.abc import Callable
@@ -11,13 +12,13 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import PyMongoError
 
-from peakon_ingest import __version__, report
-from peakon_ingest.daemon import exec_supercronic, supercronic, write_crontab
-from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams
+from peakon_ingest import __version__, health, report
+from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
+from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
 from peakon_ingest.logs import setup_logging
 from peakon_ingest.marts import export as exporting
-from peakon_ingest.runs import recent_runs
+from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
 app = typer.Typer(
@@ -155,11 +156,21 @@ def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to show."
 
 
 @app.command()
-def status() -> None:
-    """The latest run and every bookmark."""
+def status(
+    check: Annotated[
+        bool,
+        typer.Option("--check", help="One line; exit 0 if the last run succeeded and the next is not overdue, else 1."),
+    ] = False,
+) -> None:
+    """The latest run, the next one, every bookmark and the lock (--check: the container's health)."""
     settings = settings_or_exit()
     client, db = configured(lambda: open_database(settings))
     with client:
+        if check:
+            grace = dt.timedelta(seconds=settings.health_grace_seconds)
+            healthy, why = health.check(db, settings.schedule(), grace, now())
+            typer.echo(why)
+            raise typer.Exit(EXIT_OK if healthy else EXIT_FAILED)
         latest = recent_runs(db, 1)
         report.console.print(report.runs_table(latest))
         for run in latest:
@@ -167,6 +178,8 @@ def status() -> None:
         built = db["ingestion_runs"].find_one({"marts": {"$exists": True}}, sort=[("started_at", -1)])
         if built:
             report.console.print(report.marts_table(built))
+        upcoming = settings.schedule().after(now()).isoformat()
+        report.console.print(f"next run: {upcoming} ({settings.schedule_cron}, {settings.cron_tz or 'UTC'})")
         report.console.print(report.bookmarks_table(db["sync_state"].find().sort("_id", 1)))
         lock: dict[str, Any] | None = db[LOCKS].find_one({"_id": LOCK_ID})
         if lock:
@@ -192,9 +205,17 @@ def daemon(
                 raise
             if done.exit_code:
                 log.warning("the start-up ingest failed; the schedule runs anyway")
+    if stop_requested():
+        log.warning("stopped during the start-up ingest: the schedule is not started")
+        return
     path = write_crontab(settings, crontab or Path(tempfile.gettempdir()) / "peakon-ingest.crontab")
-    log.info("schedule %r written to %s; handing over to supercronic", settings.schedule_cron, path)
-    exec_supercronic(executable, path)
+    log.info(
+        "schedule %r (%s) written to %s; next run %s; supercronic runs it",
+        settings.schedule_cron, settings.cron_tz or "UTC", path, settings.schedule().after(now()).isoformat(),
+    )  # fmt: skip
+    code = run_scheduler(scheduler_command(executable, path, settings))
+    if code:
+        raise typer.Exit(code)
 
 
 def main() -> None:

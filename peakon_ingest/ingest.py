@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -16,7 +17,7 @@ from tap_peakon.names import STREAM_NAMES
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
-from peakon_ingest import completeness
+from peakon_ingest import alerts, completeness
 from peakon_ingest.lock import IngestLock
 from peakon_ingest.marts.build import build
 from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
@@ -56,12 +57,24 @@ def open_database(settings: Settings) -> tuple[MongoClient[dict[str, Any]], Data
     return client, client[settings.mongo_db]
 
 
+_stopped = threading.Event()  # a stop signal arrived during a run of this process
+
+
+def stop_requested() -> bool:
+    return _stopped.is_set()
+
+
 @contextmanager
 def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
     """SIGTERM/SIGINT end the run cleanly: the current batch is committed and state saved."""
+
+    def stop(*_: object) -> None:
+        _stopped.set()
+        pipeline.request_stop()
+
     previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
     for sig in previous:
-        signal.signal(sig, lambda *_: pipeline.request_stop())
+        signal.signal(sig, stop)
     try:
         yield
     finally:
@@ -150,7 +163,7 @@ class Ingest:
             document = finish_run(
                 db,
                 self.run_id,
-                status="success" if result.ok else "failure",
+                status="success" if result.ok else "interrupted" if result.interrupted else "failure",
                 error=result.error,
                 error_type=result.error_type,
                 requests=summary.get("requests"),
@@ -166,6 +179,7 @@ class Ingest:
             )
         finally:
             lock.release()
+        alerts.after_run(db, self.settings, document)
         return result, document
 
 

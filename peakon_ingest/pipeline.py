@@ -201,6 +201,7 @@ class Pipeline:
         tap = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
             self._tap_command(work), stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
             preexec_fn=_die_with_parent,  # noqa: PLW1509 - no thread of ours exists yet
+            start_new_session=True,  # a stop signal to our process group is ours to pass on, in order
         )  # fmt: skip
         assert tap.stdout is not None
         assert tap.stderr is not None
@@ -212,6 +213,7 @@ class Pipeline:
                 [sys.executable, "-m", "target_mongo_upsert", "--config", str(target_config)],
                 stdin=tap.stdout, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env,
                 preexec_fn=_die_with_parent,  # noqa: PLW1509 - the readers start below
+                start_new_session=True,
             )  # fmt: skip
             tap.stdout.close()  # the target owns the read end now: it sees EOF when the tap exits
         readers = [self._follow(tap.stderr, "tap")]

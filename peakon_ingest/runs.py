@@ -10,10 +10,18 @@ from typing import Any
 from pymongo.database import Database
 
 RUNS = "ingestion_runs"
+INGEST_MODES = ("full", "incremental")  # runs that ingest (`marts` rebuilds are runs too)
 
 
 def now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
+
+
+def aware(value: Any) -> dt.datetime | None:
+    """A stored date as aware UTC (drivers return naive UTC unless told otherwise)."""
+    if not isinstance(value, dt.datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
 
 
 def start_run(db: Database[dict[str, Any]], run_id: str, *, mode: str, streams: list[str] | None) -> None:
@@ -36,9 +44,8 @@ def finish_run(db: Database[dict[str, Any]], run_id: str, **fields: Any) -> dict
     counts into it, has exited by now, and a replacement keeps dates typed on every server."""
     document = db[RUNS].find_one({"_id": run_id}) or {"_id": run_id, "counts": {}}
     document.update(fields, finished_at=now())
-    started = document.get("started_at")
-    if isinstance(started, dt.datetime):
-        started = started if started.tzinfo else started.replace(tzinfo=dt.UTC)
+    started = aware(document.get("started_at"))
+    if started is not None:
         document["duration_seconds"] = round((document["finished_at"] - started).total_seconds(), 3)
     db[RUNS].replace_one({"_id": run_id}, document, upsert=True)
     return document

@@ -10,7 +10,6 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any, Literal
 
-from croniter import croniter
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from pymongo.errors import ConfigurationError, InvalidURI
@@ -19,6 +18,7 @@ from pymongo.uri_parser import parse_uri
 from peakon_ingest import plugin_settings
 from peakon_ingest.marts.compute import DEFAULT_SEGMENTS, Options
 from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
+from peakon_ingest.schedule import Schedule, zone
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 FORBIDDEN_IN_DB_NAME = set('/\\. "$')
@@ -55,7 +55,10 @@ class Settings(BaseSettings):
     mongo_uri: SecretStr = SecretStr("mongodb://mongo:27017")
     mongo_db: str = Field("peakon", min_length=1)
     mongo_timeout_seconds: float = Field(10.0, gt=0)
+    cron_tz: str | None = None
     schedule_cron: str = "0 3 * * 1"
+    health_grace_seconds: float = Field(3600.0, gt=0)
+    alert_webhook_url: SecretStr | None = None
     run_on_start: bool = True
     full_sync: bool = False
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
@@ -89,13 +92,28 @@ class Settings(BaseSettings):
             raise ValueError(msg)
         return value
 
+    @field_validator("cron_tz")
+    @classmethod
+    def _zone(cls, value: str | None) -> str | None:
+        if value:
+            zone(value)
+        return value or None
+
     @field_validator("schedule_cron")
     @classmethod
-    def _cron(cls, value: str) -> str:
-        if len(value.split()) != 5 or not croniter.is_valid(value):  # noqa: PLR2004 - five cron fields
-            msg = "expected a 5-field cron expression such as '0 3 * * 1'"
-            raise ValueError(msg)
+    def _cron(cls, value: str, info: ValidationInfo) -> str:
+        Schedule.parse(value, zone(info.data.get("cron_tz")))
         return value
+
+    @field_validator("alert_webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("https://", "http://")):
+            raise ValueError("expected an http(s) URL to POST alerts to")
+        return value if value is None or value.get_secret_value().strip() else None
+
+    def schedule(self) -> Schedule:
+        return Schedule.parse(self.schedule_cron, zone(self.cron_tz))
 
     @field_validator("peakon_min_respondents")
     @classmethod
@@ -193,7 +211,7 @@ def load_settings(env_file: str | None = ".env") -> Settings:
         first = err.errors()[0]
         name = str(first["loc"][0]).upper() if first["loc"] else "settings"
         given = first.get("input")
-        hidden = name in {"PEAKON_APP_TOKEN", "PEAKON_REDACT_KEY", "MONGO_URI"}
+        hidden = name in {"PEAKON_APP_TOKEN", "PEAKON_REDACT_KEY", "MONGO_URI", "ALERT_WEBHOOK_URL"}
         shown = "" if hidden or isinstance(given, dict) else f" (got {given!r})"
         message = str(first["msg"]).removeprefix("Value error, ")
         raise ConfigError(f"{name}: {message}{shown}") from None

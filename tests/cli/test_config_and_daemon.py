@@ -27,7 +27,7 @@ Db = Database[dict[str, Any]]
         ("PEAKON_REDACT_FIELDS", "a b", "PEAKON_REDACT_FIELDS: expected comma-separated field names"),
         ("PEAKON_PSEUDONYMIZE_IDS", "true", "PEAKON_REDACT_KEY: required (or PEAKON_REDACT_KEY_FILE) with"),
         ("PEAKON_REDACT_KEY_FILE", "/nonexistent/key", "PEAKON_REDACT_KEY_FILE: cannot read /nonexistent/key"),
-        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a 5-field cron expression"),
+        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a cron expression as supercronic reads it"),
         ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an https URL"),
         ("PEAKON_BASE_URL", "http://acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected https (plain http only on"),
         ("PEAKON_BASE_URL", "https://me:pw@acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected a URL without user"),
@@ -91,21 +91,23 @@ def test_unreachable_mongo_exits_2_quickly(tmp_path: Path) -> None:
 def stub_supercronic(tmp_path: Path) -> Path:
     """Records its arguments and the crontab it was given, as supercronic would read it."""
     stub = tmp_path / "supercronic"
-    stub.write_text(f'#!/bin/sh\necho "$@" > {tmp_path}/args\ncat "$1" > {tmp_path}/received-crontab\n')
+    script = f'echo "$@" > {tmp_path}/args\nfor last; do :; done\ncat "$last" > {tmp_path}/received-crontab\n'
+    stub.write_text("#!/bin/sh\n" + script)
     stub.chmod(stub.stat().st_mode | stat.S_IEXEC)
     return stub
 
 
 def test_daemon_hands_supercronic_the_schedule(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     env = cli_env(None, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)),
-                  RUN_ON_START="false", SCHEDULE_CRON="15 4 * * 1")  # fmt: skip
+                  RUN_ON_START="false", SCHEDULE_CRON="15 4 * * 1", CRON_TZ="Europe/Copenhagen")  # fmt: skip
     done = run_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
     assert done.returncode == 0, done.stderr
-    assert (tmp_path / "args").read_text().strip() == str(tmp_path / "crontab")
+    assert (tmp_path / "args").read_text().strip() == f"-passthrough-logs {tmp_path / 'crontab'}"
     lines = [line for line in (tmp_path / "received-crontab").read_text().splitlines() if not line.startswith("#")]
-    assert len(lines) == 1
-    assert lines[0].startswith("15 4 * * 1 ")
-    assert lines[0].endswith("-m peakon_ingest.cli ingest")
+    assert len(lines) == 2
+    assert lines[0] == "CRON_TZ=Europe/Copenhagen"  # supercronic schedules the job in that zone
+    assert lines[1].startswith("15 4 * * 1 ")
+    assert lines[1].endswith("-m peakon_ingest.cli ingest")
     assert "sim-app-token" not in (tmp_path / "received-crontab").read_text()
 
 
