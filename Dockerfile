@@ -41,4 +41,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     SUPERCRONIC_PATH=/usr/local/bin/supercronic
 USER 10001:10001
 WORKDIR /home/ingest
+# Healthy while the last ingest succeeded and the next is not overdue (the first run may take a while).
+HEALTHCHECK --interval=5m --timeout=60s --start-period=30m --retries=2 CMD ["peakon-ingest", "status", "--check"]
 CMD ["peakon-ingest", "daemon", "--crontab", "/home/ingest/crontab"]
