@@ -11,7 +11,7 @@ ARGS ?=
 MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 
-.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants clean
+.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants lock clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -57,6 +57,12 @@ mutants: venv meltano-venv
 
 bench-simulator: venv
 	$(BIN)/python -m bench.simulator $(ARGS)
+
+# The image's dependencies, pinned with hashes (installed with --require-hashes); after changing any.
+lock: venv
+	$(BIN)/python -m peakon_ingest.lockfile > deploy/requirements.in
+	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
+	  --output-file deploy/requirements.lock deploy/requirements.in
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache

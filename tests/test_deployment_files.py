@@ -12,6 +12,7 @@ import jsonschema
 import yaml
 from peakon_simulator.testing import shared_file
 
+from peakon_ingest.lockfile import RUNTIME
 from peakon_ingest.plugin_settings import TABLE, default
 from peakon_ingest.settings import Settings
 
@@ -83,12 +84,12 @@ def test_crontab_carries_the_default_schedule() -> None:
     assert entries == [f"{Settings.model_fields['schedule_cron'].default} peakon-ingest ingest"]
 
 
-RUNTIME_SET = ["./tap-peakon", "./target-mongo-upsert", "."]
+RUNTIME_SET = [package if package == "." else f"./{package}" for package in RUNTIME]
 
 
 def test_runtime_install_leaves_out_the_simulator() -> None:
     """What the image installs (the README's runtime set) resolves without the simulator or nx-27017."""
-    assert "pip install " + " ".join(RUNTIME_SET) in (ROOT / "Dockerfile").read_text()
+    assert " ".join(RUNTIME_SET) in (ROOT / "Dockerfile").read_text()
     report = subprocess.run(
         [sys.executable, "-m", "pip", "install", "--dry-run", "--ignore-installed", "--quiet", "--report", "-",
          *RUNTIME_SET],
@@ -97,3 +98,32 @@ def test_runtime_install_leaves_out_the_simulator() -> None:
     names = {item["metadata"]["name"].lower() for item in json.loads(report.stdout)["install"]}
     assert {"tap-peakon", "target-mongo-upsert", "peakon-ingest", "singer-sdk", "pymongo"} <= names
     assert not names & {"peakon-simulator", "nx-27017", "pytest"}, names
+
+
+def pins(lock: str) -> dict[str, tuple[str, list[str]]]:
+    """name -> (version, hashes) from a pip-compile lock file."""
+    found: dict[str, tuple[str, list[str]]] = {}
+    for block in re.split(r"\n(?=[A-Za-z0-9])", lock):
+        if match := re.match(r"([A-Za-z0-9_.\-]+)==([^\s\\]+)", block):
+            found[match[1].lower().replace("_", "-")] = (match[2], re.findall(r"--hash=sha256:([0-9a-f]{64})", block))
+    return found
+
+
+def test_the_image_installs_every_dependency_pinned_and_hashed() -> None:
+    from packaging.requirements import Requirement  # noqa: PLC0415 - only this test reads lock files
+
+    from peakon_ingest.lockfile import render  # noqa: PLC0415
+
+    assert (ROOT / "deploy" / "requirements.in").read_text() == render(), "stale: run `make lock`"
+    locked = pins((ROOT / "deploy" / "requirements.lock").read_text())
+    for line in render().splitlines()[1:]:
+        requirement = Requirement(line)
+        version, _ = locked[requirement.name.lower().replace("_", "-")]
+        assert requirement.specifier.contains(version), (line, version)
+    assert all(hashes for _, hashes in locked.values())  # every package, dependencies of dependencies too
+    assert not set(locked) & {"peakon-simulator", "nx-27017", "pytest"}
+    text = (ROOT / "Dockerfile").read_text()
+    assert "pip install --require-hashes -r deploy/requirements.lock" in text
+    assert "pip install --no-deps --no-build-isolation ./tap-peakon ./target-mongo-upsert ." in text
+    ignored = (ROOT / ".dockerignore").read_text().splitlines()
+    assert {".env", ".git", ".venv*"} <= set(ignored)  # no secret and no checkout history in the build context
