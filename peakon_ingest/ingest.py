@@ -51,7 +51,7 @@ def parse_streams(value: str | None) -> list[str] | None:
 def open_database(settings: Settings) -> tuple[MongoClient[dict[str, Any]], Database[dict[str, Any]]]:
     """Connected and pinged within MONGO_TIMEOUT_SECONDS, else a one-line error naming MONGO_URI."""
     try:
-        client = connect(settings.mongo_uri.get_secret_value(), int(settings.mongo_timeout_seconds * 1000), "MONGO_URI")
+        client = connect(settings.connection_uri(), int(settings.mongo_timeout_seconds * 1000), "MONGO_URI")
     except MongoUnavailableError as err:
         raise ConfigError(f"MONGO_URI: {err}") from None
     return client, client[settings.mongo_db]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 from typing import Any, Literal
+from urllib.parse import quote_plus
 
 from pydantic import Field, SecretStr, ValidationError, ValidationInfo, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -53,6 +54,7 @@ class Settings(BaseSettings):
     peakon_app_token_file: Path | None = None
     peakon_redact_key_file: Path | None = None
     mongo_uri: SecretStr = SecretStr("mongodb://mongo:27017")
+    mongo_password_file: Path | None = None
     mongo_db: str = Field("peakon", min_length=1)
     mongo_timeout_seconds: float = Field(10.0, gt=0)
     cron_tz: str | None = None
@@ -151,11 +153,25 @@ class Settings(BaseSettings):
             raise ConfigError(msg)
         return token
 
+    def connection_uri(self) -> str:
+        """MONGO_URI, with the password from MONGO_PASSWORD_FILE (a Docker secret) when one is named."""
+        uri = self.mongo_uri.get_secret_value()
+        password = secret("MONGO_PASSWORD", None, self.mongo_password_file)
+        if password is None:
+            return uri
+        scheme, rest = uri.split("://", 1)
+        user, at, hosts = rest.partition("@")
+        if not at or ":" in user:
+            msg = "MONGO_PASSWORD_FILE: MONGO_URI must name the user, without a password (mongodb://user@host/...)"
+            raise ConfigError(msg)
+        return f"{scheme}://{user}:{quote_plus(password)}@{hosts}"
+
     def _variables(self) -> dict[str, str | None]:
         values: dict[str, str | None] = {}
         for variable in plugin_settings.VARIABLES:
             value = getattr(self, variable.lower())
             values[variable] = value.get_secret_value() if isinstance(value, SecretStr) else value
+        values["MONGO_URI"] = self.connection_uri()
         return values
 
     def tap_settings(self) -> dict[str, Any]:

@@ -31,6 +31,13 @@ def test_compose_file_follows_the_compose_specification() -> None:
     assert any(v.startswith("mongo-data:") for v in services["mongo"]["volumes"])
     ingestor = services["ingestor"]
     assert ingestor["env_file"] == ".env"
+    # Secrets as files, never in the environment; MongoDB with a root user and a least-privilege one.
+    assert ingestor["environment"]["PEAKON_APP_TOKEN"] == ""
+    assert ingestor["environment"]["PEAKON_APP_TOKEN_FILE"] == "/run/secrets/peakon_app_token"
+    assert compose["secrets"]["peakon_app_token"] == {"environment": "PEAKON_APP_TOKEN"}
+    assert ingestor["environment"]["MONGO_URI"].endswith("mongodb://ingest@mongo:27017/?authSource=admin}")
+    assert services["mongo"]["environment"]["MONGO_INITDB_ROOT_PASSWORD_FILE"] == "/run/secrets/mongo_root_password"
+    assert any(v.endswith("/docker-entrypoint-initdb.d/10-ingest-user.js:ro") for v in services["mongo"]["volumes"])
     assert ingestor["depends_on"]["mongo"]["condition"] == "service_healthy"
     assert ingestor["restart"] == "unless-stopped"
     assert ingestor["tmpfs"] == services["ingestor-demo"]["tmpfs"] == ["/tmp"]  # noqa: S108 - private folders in memory
@@ -46,7 +53,7 @@ def test_the_analysts_override_follows_the_specification_and_mounts_the_role_scr
     source = mount.split(":")[0]
     assert (ROOT / source).is_file()
     assert mount.endswith(":/docker-entrypoint-initdb.d/20-analyst-role.js:ro")
-    assert {"MONGO_INITDB_ROOT_PASSWORD", "ANALYST_PASSWORD", "MONGO_DB"} <= set(mongo["environment"])
+    assert {"ANALYST_USER", "ANALYST_PASSWORD"} <= set(mongo["environment"])
 
 
 def test_dockerfile_is_hadolint_clean_and_runs_as_non_root() -> None:
@@ -67,10 +74,11 @@ def test_env_example_documents_every_setting_with_its_default() -> None:
         if match := re.match(r"^#?\s*([A-Z_]+)=(.*)$", line):
             documented[match[1]] = match[2]
     fields = Settings.model_fields
-    assert set(documented) == {name.upper() for name in fields}
+    compose_only = {"MONGO_ROOT_PASSWORD", "MONGO_INGEST_PASSWORD"}  # read by docker-compose.yml, not by us
+    assert set(documented) == {name.upper() for name in fields} | compose_only
     for name, field in fields.items():
         variable = name.upper()
-        if variable in {"PEAKON_APP_TOKEN", "MONGO_URI", "PEAKON_APP_TOKEN_FILE"}:
+        if variable in {"PEAKON_APP_TOKEN", "MONGO_URI", "PEAKON_APP_TOKEN_FILE", "MONGO_PASSWORD_FILE"}:
             continue
         # A variable mapped onto a plugin setting shows the plugin's default; the others the operator's.
         mapped = next((plugin for plugin, rows in TABLE.items() if any(m.variable == variable for m in rows)), None)

@@ -222,3 +222,39 @@ def test_the_daemon_stops_a_running_ingest_cleanly(
     assert "SIGTERM: waiting for the job" in recorded
     assert "job exited 1" in recorded  # the ingest ended (interrupted), and only then the scheduler
     assert mongo_db["locks"].count_documents({}) == 0
+
+
+def test_the_mongodb_password_comes_from_a_file_and_never_shows(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from peakon_ingest.settings import load_settings  # noqa: PLC0415 - settings read the environment on load
+
+    secret_file = tmp_path / "mongo_ingest_password"
+    secret_file.write_text("p@ss:/word\n")
+    monkeypatch.setenv("MONGO_URI", "mongodb://ingest@mongo:27017/?authSource=admin")
+    monkeypatch.setenv("MONGO_PASSWORD_FILE", str(secret_file))
+    settings = load_settings(env_file=None)
+    assert settings.connection_uri() == "mongodb://ingest:p%40ss%3A%2Fword@mongo:27017/?authSource=admin"
+    assert settings.target_settings()["mongo_uri"] == settings.connection_uri()  # the target gets the same
+
+
+@pytest.mark.parametrize(
+    ("uri", "file_text", "message"),
+    [
+        (
+            "mongodb://ingest:other@127.0.0.1:9/",
+            "pw",
+            "MONGO_PASSWORD_FILE: MONGO_URI must name the user, without a password",
+        ),
+        ("mongodb://127.0.0.1:9/", "pw", "MONGO_PASSWORD_FILE: MONGO_URI must name the user"),
+        ("mongodb://ingest@127.0.0.1:9/", "", "MONGO_PASSWORD_FILE: "),
+    ],
+)
+def test_a_password_file_that_cannot_be_used_exits_2(tmp_path: Path, uri: str, file_text: str, message: str) -> None:
+    secret_file = tmp_path / "password"
+    secret_file.write_text(file_text)
+    env = cli_env(None, uri, "db", MONGO_PASSWORD_FILE=str(secret_file))
+    done = run_cli(["status"], env, tmp_path)
+    assert done.returncode == 2
+    assert done.stderr.startswith(f"peakon-ingest: error: {message}"), done.stderr
+    assert "other" not in done.stderr
