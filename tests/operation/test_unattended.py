@@ -258,3 +258,27 @@ def test_a_password_file_that_cannot_be_used_exits_2(tmp_path: Path, uri: str, f
     assert done.returncode == 2
     assert done.stderr.startswith(f"peakon-ingest: error: {message}"), done.stderr
     assert "other" not in done.stderr
+
+
+def test_a_stop_during_the_start_up_ingest_ends_the_daemon_without_starting_the_schedule(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
+) -> None:
+    sim: SimulatorThread = make_simulator(answers=20_000)
+    control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
+    log = tmp_path / "standin.log"
+    standin = tmp_path / "supercronic"
+    standin.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
+    standin.chmod(0o755)
+    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="true",
+                  STANDIN_LOG=str(log))  # fmt: skip
+    daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
+    deadline = time.monotonic() + 90
+    while mongo_db["answers_export"].count_documents({}) < 2000 and time.monotonic() < deadline:
+        time.sleep(0.2)
+    daemon.send_signal(signal.SIGTERM)
+    _, stderr = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, stderr[-3000:]
+    assert "the schedule is not started" in stderr
+    assert not log.exists()  # the scheduler never ran
+    (run,) = mongo_db["ingestion_runs"].find()
+    assert run["status"] == "interrupted"
