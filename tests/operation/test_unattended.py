@@ -187,6 +187,14 @@ def test_an_undeliverable_alert_is_logged_and_never_fails_the_run(
     assert time.monotonic() - start < 60
 
 
+def standin_scheduler(tmp_path: Path) -> tuple[Path, Path]:
+    """An executable that runs the stand-in as supercronic would be run; and the log it writes."""
+    standin = tmp_path / "supercronic"
+    standin.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
+    standin.chmod(0o755)
+    return standin, tmp_path / "standin.log"
+
+
 def test_the_daemon_stops_a_running_ingest_cleanly(
     tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
 ) -> None:
@@ -194,10 +202,7 @@ def test_the_daemon_stops_a_running_ingest_cleanly(
     started in a process group of its own: the page is committed, the run recorded as interrupted."""
     sim: SimulatorThread = make_simulator(answers=20_000)
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
-    log = tmp_path / "standin.log"
-    standin = tmp_path / "supercronic"
-    standin.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
-    standin.chmod(0o755)
+    standin, log = standin_scheduler(tmp_path)
     env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="false",
                   STANDIN_LOG=str(log))  # fmt: skip
     daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
@@ -265,10 +270,7 @@ def test_a_stop_during_the_start_up_ingest_ends_the_daemon_without_starting_the_
 ) -> None:
     sim: SimulatorThread = make_simulator(answers=20_000)
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
-    log = tmp_path / "standin.log"
-    standin = tmp_path / "supercronic"
-    standin.write_text(f'#!/bin/sh\nexec {sys.executable} {STANDIN} "$@"\n')
-    standin.chmod(0o755)
+    standin, log = standin_scheduler(tmp_path)
     env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="true",
                   STANDIN_LOG=str(log))  # fmt: skip
     daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
