@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
+from typing import Any
 
 from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
+from pymongo.collection import Collection
 
 
 def cli_env(sim: SimulatorThread | None, mongo_uri: str, database: str, **extra: str) -> dict[str, str]:
@@ -39,3 +42,10 @@ def start_cli(args: list[str], env: dict[str, str], cwd: Path) -> subprocess.Pop
         [sys.executable, "-m", "peakon_ingest.cli", *args],
         env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
+
+
+def wait_for_documents(collection: Collection[dict[str, Any]], count: int, timeout: float = 90) -> None:
+    """Until `collection` holds `count` documents (a run is under way), or `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while collection.count_documents({}) < count and time.monotonic() < deadline:
+        time.sleep(0.2)

@@ -13,7 +13,7 @@ from peakon_simulator import SimulatorThread
 from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
-from tests.cli.helpers import cli_env, run_cli, start_cli
+from tests.cli.helpers import cli_env, run_cli, start_cli, wait_for_documents
 
 Db = Database[dict[str, Any]]
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
@@ -206,9 +206,7 @@ def test_sigterm_stops_after_the_current_page_and_marks_the_run_interrupted(
     sim = make_simulator(answers=20_000)
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
     process = start_cli(["ingest", "--streams", "answers_export"], cli_env(sim, mongo_uri, mongo_db.name), tmp_path)
-    deadline = time.monotonic() + 60
-    while mongo_db["answers_export"].count_documents({}) < 2000 and time.monotonic() < deadline:
-        time.sleep(0.2)
+    wait_for_documents(mongo_db["answers_export"], 2000, timeout=60)
     process.send_signal(signal.SIGTERM)
     _, stderr = process.communicate(timeout=120)
     assert process.returncode == 1, stderr[-3000:]

@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import signal
+import subprocess
 import sys
 import threading
 import time
@@ -22,7 +23,7 @@ from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
 from peakon_ingest.schedule import Schedule, zone
-from tests.cli.helpers import cli_env, run_cli, start_cli
+from tests.cli.helpers import cli_env, run_cli, start_cli, wait_for_documents
 
 Db = Database[dict[str, Any]]
 STANDIN = Path(__file__).with_name("standin_supercronic.py")
@@ -195,22 +196,29 @@ def standin_scheduler(tmp_path: Path) -> tuple[Path, Path]:
     return standin, tmp_path / "standin.log"
 
 
+def stopped_mid_ingest(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db, *, run_on_start: str
+) -> tuple[subprocess.Popen[str], str, Path]:
+    """The daemon under the stand-in scheduler, sent SIGTERM once 2,000 answers of a slow export are
+    stored: the daemon (exited), its stderr, and the stand-in's log."""
+    sim: SimulatorThread = make_simulator(answers=20_000)
+    control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
+    standin, log = standin_scheduler(tmp_path)
+    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START=run_on_start,
+                  STANDIN_LOG=str(log))  # fmt: skip
+    daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
+    wait_for_documents(mongo_db["answers_export"], 2000)
+    daemon.send_signal(signal.SIGTERM)
+    _, stderr = daemon.communicate(timeout=120)
+    return daemon, stderr, log
+
+
 def test_the_daemon_stops_a_running_ingest_cleanly(
     tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
 ) -> None:
     """SIGTERM to the daemon (what `docker compose stop` sends) reaches the ingest its scheduler
     started in a process group of its own: the page is committed, the run recorded as interrupted."""
-    sim: SimulatorThread = make_simulator(answers=20_000)
-    control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
-    standin, log = standin_scheduler(tmp_path)
-    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="false",
-                  STANDIN_LOG=str(log))  # fmt: skip
-    daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
-    deadline = time.monotonic() + 90
-    while mongo_db["answers_export"].count_documents({}) < 2000 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    daemon.send_signal(signal.SIGTERM)
-    _, stderr = daemon.communicate(timeout=120)
+    daemon, stderr, log = stopped_mid_ingest(tmp_path, make_simulator, mongo_uri, mongo_db, run_on_start="false")
     assert daemon.returncode == 0, (daemon.returncode, stderr[-3000:], log.read_text())
     (run,) = mongo_db["ingestion_runs"].find()
     assert run["status"] == "interrupted", run
@@ -268,17 +276,7 @@ def test_a_password_file_that_cannot_be_used_exits_2(tmp_path: Path, uri: str, f
 def test_a_stop_during_the_start_up_ingest_ends_the_daemon_without_starting_the_schedule(
     tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
 ) -> None:
-    sim: SimulatorThread = make_simulator(answers=20_000)
-    control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
-    standin, log = standin_scheduler(tmp_path)
-    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="true",
-                  STANDIN_LOG=str(log))  # fmt: skip
-    daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
-    deadline = time.monotonic() + 90
-    while mongo_db["answers_export"].count_documents({}) < 2000 and time.monotonic() < deadline:
-        time.sleep(0.2)
-    daemon.send_signal(signal.SIGTERM)
-    _, stderr = daemon.communicate(timeout=120)
+    daemon, stderr, log = stopped_mid_ingest(tmp_path, make_simulator, mongo_uri, mongo_db, run_on_start="true")
     assert daemon.returncode == 0, stderr[-3000:]
     assert "the schedule is not started" in stderr
     assert not log.exists()  # the scheduler never ran
