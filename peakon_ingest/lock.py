@@ -29,12 +29,23 @@ def runs_peakon_ingest(pid: int) -> bool:
     return b"peakon_ingest" in cmdline or b"peakon-ingest" in cmdline
 
 
+def pid_namespace() -> str | None:
+    """This process's pid namespace (`pid:[4026531836]`), where /proc tells; a pid names the same
+    process only within one: containers on host networking share the host's name, not its pids."""
+    try:
+        return str(Path("/proc/self/ns/pid").readlink())
+    except OSError:
+        return None
+
+
 def holder_is_gone(held: dict[str, Any]) -> bool:
-    """A holder on this host whose process no longer runs peakon-ingest died without releasing
-    (kill -9, OOM): its lock need not be waited out. Other hosts are trusted until expiry."""
-    if held.get("host") != socket.gethostname() or not isinstance(held.get("pid"), int):
+    """A holder in this host's pid namespace whose process no longer runs peakon-ingest died without
+    releasing (kill -9, OOM): its lock need not be waited out. Any other holder (another host, another
+    container, or a lock that does not say) is trusted until expiry."""
+    here = pid_namespace()
+    if held.get("host") != socket.gethostname() or here is None or held.get("pid_namespace") != here:
         return False
-    return not runs_peakon_ingest(held["pid"])
+    return isinstance(held.get("pid"), int) and not runs_peakon_ingest(held["pid"])
 
 
 class IngestLock:
@@ -52,6 +63,7 @@ class IngestLock:
             "owner": self.owner,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "pid_namespace": pid_namespace(),
             "expires_at": expires,
             "expires_at_utc": dt.datetime.fromtimestamp(expires, dt.UTC).isoformat(timespec="seconds"),
         }

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import json
 import signal
+import socket
+import subprocess
 import time
 from collections import Counter
 from pathlib import Path
 from typing import Any
 
+import pytest
 from peakon_simulator import SimulatorThread
 from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
@@ -187,6 +190,31 @@ def test_a_second_ingest_refuses_while_the_lock_is_held(
         .startswith("peakon-ingest: error: another ingest is running (run other-run on elsewhere, pid 1)")
     )
     assert counts(mongo_db)["answers_export"] == 0
+
+
+@pytest.mark.parametrize("namespace", ["this one", "another"])
+def test_a_dead_holder_is_trusted_gone_only_within_its_own_pid_namespace(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db, namespace: str
+) -> None:
+    """A live lock whose holder's pid runs nothing here: on this host and in this pid namespace the
+    holder died (taken over at once); in another one (a container on host networking, same host
+    name) that pid says nothing about the holder, so the lock holds until it expires."""
+    gone = subprocess.Popen(["true"])  # its pid, once reaped, runs nothing
+    gone.wait()
+    here = str(Path("/proc/self/ns/pid").readlink())
+    mongo_db["locks"].insert_one(
+        {"_id": "ingest", "owner": "other-run", "host": socket.gethostname(), "pid": gone.pid,
+         "pid_namespace": here if namespace == "this one" else "pid:[1]", "expires_at": time.time() + 600,
+         "expires_at_utc": "2099-01-01T00:00:00+00:00"}
+    )  # fmt: skip
+    done = run_cli(["ingest", "--streams", "drivers"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    if namespace == "this one":
+        assert done.returncode == 0, done.stderr[-3000:]
+        assert mongo_db["locks"].count_documents({}) == 0
+    else:
+        assert done.returncode == 1
+        assert "another ingest is running (run other-run" in done.stderr
+        assert mongo_db["locks"].find_one({"_id": "ingest"})["owner"] == "other-run"  # type: ignore[index]
 
 
 def test_an_expired_lock_is_taken_over_and_its_run_marked_abandoned(
