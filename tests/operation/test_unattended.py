@@ -199,13 +199,13 @@ def standin_scheduler(tmp_path: Path) -> tuple[Path, Path]:
 def stopped_mid_ingest(
     tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db, *, run_on_start: str
 ) -> tuple[subprocess.Popen[str], str, Path]:
-    """The daemon under the stand-in scheduler, sent SIGTERM once 2,000 answers of a slow export are
-    stored: the daemon (exited), its stderr, and the stand-in's log."""
+    """The daemon under the stand-in scheduler (the job due every second), sent SIGTERM once 2,000
+    answers of a slow export are stored: the daemon (exited), its stderr, and the stand-in's log."""
     sim: SimulatorThread = make_simulator(answers=20_000)
     control(sim, "POST", "faults", {"kind": "slow", "delay": 0.4, "times": -1, "path": "/answers/export"})
     standin, log = standin_scheduler(tmp_path)
     env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START=run_on_start,
-                  STANDIN_LOG=str(log))  # fmt: skip
+                  SCHEDULE_CRON="* * * * * * *", STANDIN_LOG=str(log))  # fmt: skip
     daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
     wait_for_documents(mongo_db["answers_export"], 2000)
     daemon.send_signal(signal.SIGTERM)
