@@ -22,8 +22,9 @@ from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 class Mapped:
     variable: str
     setting: str
-    # A check of the plugin's own beyond its JSON schema: the problem in words, or None.
-    check: Callable[[Any], str | None] | None = None
+    # A check of the plugin's own beyond its JSON schema, given the value and the plugin's whole
+    # config: the problem in words, or None.
+    check: Callable[[Any, Mapping[str, Any]], str | None] | None = None
     echo: bool = True  # whether an error may quote the value (a URL may carry a password)
 
 
@@ -33,6 +34,7 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
     TAP: (
         Mapped("PEAKON_APP_TOKEN", "app_token"),
         Mapped("PEAKON_BASE_URL", "base_url", base_url_problem, echo=False),
+        Mapped("PEAKON_PLAIN_HTTP_HOSTS", "plain_http_hosts"),
         Mapped("PEAKON_COMPANY_ID", "company_id"),
         Mapped("PEAKON_ENGAGEMENT_GROUP", "engagement_group"),
         Mapped("PEAKON_PER_PAGE", "per_page"),
@@ -134,23 +136,26 @@ def plugin_config(plugin: str, values: Mapping[str, str | None]) -> dict[str, An
     """The plugin's settings from the variables that are set (the plugin's defaults fill the rest)."""
     properties = plugin_schema(plugin)["properties"]
     config: dict[str, Any] = {}
-    for mapped in TABLE[plugin]:
-        text = values.get(mapped.variable)
-        if text is None or not str(text).strip():
-            continue
+    given = [(m, values[m.variable]) for m in TABLE[plugin] if str(values.get(m.variable) or "").strip()]
+    for mapped, text in given:
         prop = properties[mapped.setting]
         try:
-            value = parse(str(text), prop)
+            config[mapped.setting] = parse(str(text), prop)
         except SettingError as err:
-            shown = f" (got {text!r})" if mapped.echo and not prop.get("secret") else ""
-            raise SettingError(f"{mapped.variable}: {err}{shown}") from None
-        error = next(iter(Draft7Validator(prop).iter_errors(value)), None)
-        problem = describe_error(error.message, prop) if error else mapped.check(value) if mapped.check else None
+            raise SettingError(f"{mapped.variable}: {err}{shown(mapped, prop, text)}") from None
+        error = next(iter(Draft7Validator(prop).iter_errors(config[mapped.setting])), None)
+        if error is not None:
+            raise SettingError(f"{mapped.variable}: {describe_error(error.message, prop)}{shown(mapped, prop, text)}")
+    for mapped, text in given:  # checks that read other settings too, once all are known
+        problem = mapped.check(config[mapped.setting], config) if mapped.check else None
         if problem is not None:
-            shown = f" (got {text!r})" if mapped.echo and not prop.get("secret") else ""
-            raise SettingError(f"{mapped.variable}: {problem}{shown}")
-        config[mapped.setting] = value
+            raise SettingError(f"{mapped.variable}: {problem}{shown(mapped, properties[mapped.setting], text)}")
     return config
+
+
+def shown(mapped: Mapped, prop: Mapping[str, Any], text: Any) -> str:
+    """The value as given, for an error: never a secret, nor a value that may carry one."""
+    return f" (got {text!r})" if mapped.echo and not prop.get("secret") else ""
 
 
 def default(plugin: str, variable: str) -> Any:

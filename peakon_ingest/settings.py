@@ -37,6 +37,7 @@ class Settings(BaseSettings):
     # -- mapped onto tap-peakon's settings (plugin_settings.TABLE); the tap's defaults apply ------
     peakon_app_token: SecretStr | None = None
     peakon_base_url: str | None = None
+    peakon_plain_http_hosts: str | None = None
     peakon_company_id: str | None = None
     peakon_engagement_group: str | None = None
     peakon_per_page: str | None = None

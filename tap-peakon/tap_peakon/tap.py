@@ -64,6 +64,15 @@ class TapPeakon(Tap):
             description="Peakon v1 API root, e.g. https://<subdomain>.peakon.com/api/v1",
         ),
         th.Property(
+            "plain_http_hosts",
+            th.StringType,
+            default="",
+            title="Hosts reached over plain http",
+            description="Comma-separated host names, besides loopback, that base_url may name with http:// "
+            "(a Peakon simulator on a private container network, as in docker-compose's demo profile). "
+            "The token then crosses that network unencrypted: never name a host outside it.",
+        ),
+        th.Property(
             "company_id",
             th.IntegerType(minimum=1),
             default=22182,
@@ -202,10 +211,10 @@ class TapPeakon(Tap):
         config = self.config
         if not (config.get("app_token") or config.get("bearer_token")):
             errors.append("app_token: required (or bearer_token); set TAP_PEAKON_APP_TOKEN")
-        problem = base_url_problem(config.get("base_url"))  # never quoted: it may carry a password
+        problem = base_url_problem(config.get("base_url"), config)  # never quoted: it may carry a password
         if problem:
             errors.append(f"base_url: {problem}")
-        problem = redact_fields_problem(config.get("redact_fields"))
+        problem = redact_fields_problem(config.get("redact_fields"), config)
         if problem:
             errors.append(f"redact_fields: {problem}, got {config.get('redact_fields')!r}")
         hashing = config.get("redact_mode") == "hash" and config.get("redact_fields")

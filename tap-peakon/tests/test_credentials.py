@@ -61,19 +61,24 @@ def test_errors_name_status_and_path_never_the_body(simulator: SimulatorThread) 
 
 
 @pytest.mark.parametrize(
-    ("url", "problem"),
+    ("url", "plain_http_hosts", "problem"),
     [
-        ("https://acme.peakon.com/api/v1", None),
-        ("http://127.0.0.1:8089/api/v1", None),
-        ("http://localhost:8089/api/v1", None),
-        ("http://[::1]:8089/api/v1", None),
-        ("http://acme.peakon.com/api/v1", "expected https (plain http only on loopback)"),
-        ("https://me:secret@acme.peakon.com/api/v1", "expected a URL without user:password@"),
-        ("acme.peakon.com", "expected an https URL"),
+        ("https://acme.peakon.com/api/v1", "", None),
+        ("http://127.0.0.1:8089/api/v1", "", None),
+        ("http://localhost:8089/api/v1", "", None),
+        ("http://[::1]:8089/api/v1", "", None),
+        ("http://acme.peakon.com/api/v1", "", "expected https (plain http only on loopback or to a host in"),
+        ("http://simulator:8089/api/v1", "", "expected https (plain http only on loopback or to a host in"),
+        ("http://simulator:8089/api/v1", "Simulator, other", None),
+        ("http://simulator.evil.example:8089/api/v1", "simulator", "expected https"),
+        ("https://me:secret@acme.peakon.com/api/v1", "", "expected a URL without user:password@"),
+        ("acme.peakon.com", "", "expected an https URL"),
     ],
 )
-def test_base_url_must_be_https_except_on_loopback_and_carry_no_credentials(url: str, problem: str | None) -> None:
-    found = base_url_problem(url)
+def test_base_url_must_be_https_except_on_loopback_or_named_hosts_and_carry_no_credentials(
+    url: str, plain_http_hosts: str, problem: str | None
+) -> None:
+    found = base_url_problem(url, {"plain_http_hosts": plain_http_hosts})
     assert (found is None) if problem is None else (found is not None and found.startswith(problem))
 
 
