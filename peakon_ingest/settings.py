@@ -32,7 +32,8 @@ class ConfigError(ValueError):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+    # A variable set to nothing (`ALERT_WEBHOOK_URL=` as .env.example has it) is as if unset.
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore", env_ignore_empty=True)
 
     # -- mapped onto tap-peakon's settings (plugin_settings.TABLE); the tap's defaults apply ------
     peakon_app_token: SecretStr | None = None

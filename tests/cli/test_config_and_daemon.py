@@ -165,3 +165,15 @@ def test_version_and_short_help(tmp_path: Path, mongo_uri: str) -> None:
         shown = run_cli(args, env, tmp_path)
         assert shown.returncode == 0, shown.stderr
         assert "Usage:" in shown.stdout
+
+
+def test_a_dot_env_copied_from_the_example_works_as_it_is(
+    tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
+) -> None:
+    """The quick start copies .env.example to .env and sets the token: its empty lines
+    (`ALERT_WEBHOOK_URL=`, `CRON_TZ=`, ...) mean "unset", never a bad value."""
+    example = Path(__file__).parents[2] / ".env.example"
+    (tmp_path / ".env").write_text(example.read_text())
+    done = run_cli(["ingest", "--streams", "drivers"], cli_env(simulator, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert mongo_db["drivers"].count_documents({}) > 0
