@@ -1,5 +1,9 @@
-# syntax=docker/dockerfile:1
 # peakon-ingest: the tap, the target and the operator CLI, scheduled by supercronic.
+# (No `# syntax=` line: BuildKit's built-in frontend builds this, with no image to pull.)
+
+# The scheduler stage the image takes: `supercronic` (the release, verified), or `supercronic-standin`,
+# which only the offline container test selects (tests/container: GitHub is out of reach there).
+ARG SCHEDULER=supercronic
 
 # -- build: the runtime set (tap, target, operator) into a virtual environment; never the simulator --
 FROM python:3.11-slim-bookworm AS build
@@ -42,12 +46,19 @@ RUN case "${TARGETARCH}" in \
  && echo "${sum}  /supercronic" | sha1sum -c - \
  && chmod 0755 /supercronic
 
+# -- the container test's stand-in: supercronic's stop semantics, in Python (tests/operation) --------
+FROM python:3.11-slim-bookworm AS supercronic-standin
+COPY tests/operation/standin_supercronic.py /supercronic
+
+# hadolint ignore=DL3006
+FROM ${SCHEDULER} AS scheduler
+
 # -- runtime: slim, non-root ------------------------------------------------------------------------
 FROM python:3.11-slim-bookworm
 RUN groupadd --system --gid 10001 ingest \
  && useradd --system --uid 10001 --gid ingest --home-dir /home/ingest --create-home ingest
 COPY --from=build /opt/venv /opt/venv
-COPY --from=supercronic /supercronic /usr/local/bin/supercronic
+COPY --from=scheduler /supercronic /usr/local/bin/supercronic
 COPY crontab /etc/peakon-ingest/crontab
 ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \

@@ -11,7 +11,7 @@ ARGS ?=
 MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 
-.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants lock clean
+.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants lock container-test clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -58,6 +58,11 @@ mutants: venv meltano-venv
 bench-simulator: venv
 	$(BIN)/python -m bench.simulator $(ARGS)
 
+# docker-compose.yml on a real Docker engine, offline (tests/container): installs and starts what it
+# needs as root; prints one line and passes where no engine can run.
+container-test: venv
+	$(BIN)/python -m tests.container.run $(ARGS)
+
 # The image's dependencies, pinned with hashes (installed with --require-hashes); after changing any.
 lock: venv
 	$(BIN)/python -m peakon_ingest.lockfile > deploy/requirements.in
@@ -65,4 +70,4 @@ lock: venv
 	  --output-file deploy/requirements.lock deploy/requirements.in
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache .container-test
