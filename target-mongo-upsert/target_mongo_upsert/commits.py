@@ -4,9 +4,10 @@ Batches are written by up to `writers` threads at once, so the server always has
 (and a network round trip hides behind another write). Two batches that share a key are never
 written at once: the later waits, so the last version of a key wins as it does in sequence. A
 state runs on a thread of its own, once every batch queued before it is written, and states run in
-the order they came. The first failure stops the line: no job starts after it (a write already
-running may still finish), no later state is saved, and the error is raised in the caller's thread
-at its next call.
+the order they came. The first failure stops the line: no write starts after it (a write already
+running may still finish), and the error is raised in the caller's thread at its next call. A state
+still runs when every write queued before it succeeded and no earlier state failed, even if a write
+queued after it failed first (two writers finish in any order): what it covers is committed.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ from dataclasses import dataclass
 
 @dataclass(frozen=True)
 class _Write:
-    future: Future[None]
+    future: Future[bool]
     collection: str
     keys: AbstractSet[Hashable]
 
@@ -34,8 +35,9 @@ class CommitQueue:
         # Re-entrant: a SIGTERM handler drains the sinks on the main thread, perhaps while it holds it.
         self._lock = threading.RLock()
         self._writes: list[_Write] = []  # not yet seen done
-        self._last_state: Future[None] | None = None
+        self._last_state: Future[bool] | None = None
         self._failure: BaseException | None = None
+        self._states_ok = True
 
     def write(self, job: Callable[[], None], collection: str, keys: AbstractSet[Hashable]) -> None:
         """Run `job`, which writes `keys` into `collection`, on a writer thread; waits while every
@@ -78,22 +80,28 @@ class CommitQueue:
         wait(self._unfinished())
         self._raise_failure()
 
-    def _unfinished(self) -> list[Future[None]]:
+    def _unfinished(self) -> list[Future[bool]]:
         with self._lock:
             return [w.future for w in self._writes] + ([self._last_state] if self._last_state else [])
 
-    def _run_after(self, before: list[Future[None]], job: Callable[[], None]) -> None:
-        wait(before)
-        self._run(job)
+    def _run_after(self, before: list[Future[bool]], job: Callable[[], None]) -> bool:
+        """A state: run if every write before it succeeded and every state before it ran (states run
+        one at a time, in order, on their own thread: only it reads and writes _states_ok)."""
+        self._states_ok = self._states_ok and all(future.result() for future in before) and self._attempt(job)
+        return self._states_ok
 
-    def _run(self, job: Callable[[], None]) -> None:
-        if self._failure is not None:
-            return  # an earlier job failed: nothing after it may be committed
+    def _run(self, job: Callable[[], None]) -> bool:
+        """A write: run unless a job has failed already; whether it ran and succeeded."""
+        return self._failure is None and self._attempt(job)
+
+    def _attempt(self, job: Callable[[], None]) -> bool:
         try:
             job()
         except BaseException as err:  # noqa: BLE001 - kept, and raised in the caller's thread
             with self._lock:
                 self._failure = self._failure or err
+            return False
+        return True
 
     def _raise_failure(self) -> None:
         if self._failure is None:

@@ -92,6 +92,23 @@ def test_a_failed_write_stops_everything_after_it_and_is_raised() -> None:
     assert journal.lines == ["start bad"]
 
 
+def test_a_state_covering_only_good_writes_is_saved_when_a_later_write_fails_first() -> None:
+    """Two writers finish in any order: a later write failing before an earlier one is done must not
+    cost the earlier one's state; the states after the failure are never run."""
+    journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
+    queue.write(journal.job("w1", hold=release), "orders", {1})
+    queue.after_writes(journal.job("state1"))
+    queue.write(journal.job("w2", fail=True), "orders", {2})
+    queue.after_writes(journal.job("state2"))
+    assert eventually(lambda: "start w2" in journal.lines)
+    time.sleep(0.1)  # w2's failure is recorded while w1 is still being written
+    release.set()
+    with pytest.raises(RuntimeError, match="w2 failed"):
+        queue.wait()
+    assert "end state1" in journal.lines
+    assert "start state2" not in journal.lines
+
+
 def test_waiting_for_a_writer_returns_once_one_is_free() -> None:
     journal, queue, release = Journal(), CommitQueue(writers=2), threading.Event()
     queue.write(journal.job("w1", hold=release), "orders", {1})
