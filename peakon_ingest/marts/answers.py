@@ -3,7 +3,6 @@ question and category, and the score. Comments and free text are never read."""
 
 from __future__ import annotations
 
-import bisect
 import datetime as dt
 import math
 import re
@@ -14,7 +13,7 @@ from typing import Any
 
 import polars as pl
 
-from peakon_ingest.marts.people import Key, key_of
+from peakon_ingest.marts.people import Key, epoch_of, key_of
 
 # The fields of `attributes` the marts read (a projection: nothing else leaves the database).
 FIELDS = (
@@ -102,7 +101,7 @@ class Epochs:
         if not self.boundaries or month < self.surely_before:
             return 0
         when = moment(answered_at)
-        return None if when is None else bisect.bisect_right(self.boundaries, when)
+        return None if when is None else epoch_of(self.boundaries, when)
 
 
 def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) -> Answers:

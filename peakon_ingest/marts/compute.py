@@ -21,7 +21,7 @@ from typing import Any
 import polars as pl
 
 from peakon_ingest.marts.answers import Answers
-from peakon_ingest.marts.people import Chart, Key, Staff, Version
+from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of
 from peakon_ingest.marts.suppression import EMP, NODE, PARENT, RANK, SLICE, Suppressed, publishable
 
 DEFAULT_SEGMENTS = ("Department", "Sub-Department")
@@ -106,7 +106,7 @@ class Org:
         return self.staff.boundaries()
 
     def epoch(self, moment: dt.datetime) -> int:
-        return sum(1 for b in self.boundaries if b <= moment)
+        return epoch_of(self.boundaries, moment)
 
     def version(self, key: Key, epoch: int) -> Version | None:
         if key not in self.staff.versions:
@@ -166,6 +166,7 @@ class Builder:
         for key in org.staff.versions:
             self.code(key)
         self.path_codes: dict[tuple[Any, ...], int] = {}  # segment values from the top -> code
+        self.questions: dict[int, dict[str, Any]] = {}  # code -> its text, driver and sub-driver
 
     def code(self, key: Key) -> int:
         if key not in self.codes:
@@ -177,9 +178,12 @@ class Builder:
         return [Period(m, m) for m in sorted(self.answers.frame["month"].unique().to_list())]
 
     def question(self, code: int) -> dict[str, Any]:
-        about = self.answers.about[code]
-        driver, sub_driver = self.org.catalog.get(about.category() or "", (None, None))
-        return {"question_text": about.text(), "driver": driver, "sub_driver": sub_driver}
+        """A question's columns, worked out once per question (rows repeat them by the thousand)."""
+        if code not in self.questions:
+            about = self.answers.about[code]
+            driver, sub_driver = self.org.catalog.get(about.category() or "", (None, None))
+            self.questions[code] = {"question_text": about.text(), "driver": driver, "sub_driver": sub_driver}
+        return self.questions[code]
 
     # -- the org chart now ------------------------------------------------------------------
     def org_rows(self) -> list[dict[str, Any]]:

@@ -11,6 +11,8 @@ from typing import Any
 
 from tap_peakon.keys import as_int_or_self
 
+from peakon_ingest.runs import aware
+
 Key = int | str
 # The first ingest sees everyone then employed over its run: versions starting this soon after the
 # history's first are the staff as it was, not people who joined then.
@@ -51,14 +53,13 @@ class Version:
     def of(cls, record: Mapping[str, Any], valid_from: Any = None, valid_to: Any = None) -> Version:
         attributes = record.get("attributes")
         attributes = attributes if isinstance(attributes, Mapping) else {}
-        return cls(utc(valid_from), utc(valid_to), manager_reference(record), attributes)
+        return cls(aware(valid_from), aware(valid_to), manager_reference(record), attributes)
 
 
-def utc(value: Any) -> dt.datetime | None:
-    """A stored date as an aware UTC datetime (drivers return naive UTC unless told otherwise)."""
-    if not isinstance(value, dt.datetime):
-        return None
-    return value if value.tzinfo else value.replace(tzinfo=dt.UTC)
+def epoch_of(boundaries: list[dt.datetime], moment: dt.datetime) -> int:
+    """Which version of the org chart holds at `moment`: how many of the (sorted) times it changed
+    are at or before it."""
+    return bisect.bisect_right(boundaries, moment)
 
 
 @dataclass
