@@ -18,6 +18,7 @@ from typing import Any
 import psutil
 import requests
 from peakon_simulator.embedded_mongo import EmbeddedMongo, free_port
+from peakon_simulator.generator import DEFAULT_EMPLOYEES
 from pymongo import MongoClient
 from pymongo.collection import Collection
 
@@ -46,6 +47,7 @@ class Measurement:
     cpu_by_role: dict[str, float] = field(default_factory=dict)  # last sample before each exited
     returncode: int = 0
     stderr_tail: str = ""
+    mongodb_cpu_seconds: float | None = None  # the embedded server's, during the run
 
 
 def role_of(cmdline: list[str]) -> str:
@@ -88,6 +90,8 @@ def measure(command: list[str], env: dict[str, str] | None = None, timeout: floa
                     times = proc.cpu_times()
                 except psutil.Error:
                     continue
+                if proc.pid in cpu and role == "?":  # exiting: its command line is gone, its role is not
+                    role = cpu[proc.pid][0]
                 peaks[role] = max(peaks.get(role, 0.0), vm_hwm_mb(proc.pid))
                 cpu[proc.pid] = (role, times.user + times.system)
             time.sleep(0.05)
@@ -116,7 +120,7 @@ class SimulatorProcess:
 
 
 @contextmanager
-def simulator_process(answers: int, employees: int = 2_000) -> Iterator[SimulatorProcess]:
+def simulator_process(answers: int, employees: int = DEFAULT_EMPLOYEES) -> Iterator[SimulatorProcess]:
     """A simulator in its own process (its CPU is not ours)."""
     port = free_port()
     command = [sys.executable, "-m", "peakon_simulator", "--port", str(port), "--answers", str(answers),
@@ -136,7 +140,7 @@ def simulator_process(answers: int, employees: int = 2_000) -> Iterator[Simulato
 
 
 @contextmanager
-def simulator(answers: int, employees: int = 2_000) -> Iterator[str]:
+def simulator(answers: int, employees: int = DEFAULT_EMPLOYEES) -> Iterator[str]:
     """Yields the API base URL of a simulator in its own process."""
     with simulator_process(answers, employees) as sim:
         yield sim.base_url
@@ -150,17 +154,34 @@ def sim_control(base_url: str, method: str, action: str, body: object = None) ->
     return result
 
 
-def export_requests(base_url: str) -> int:
+def api_requests(base_url: str, path_end: str = "") -> int:
+    """Requests to the API (not the control API) since the log was last cleared, those whose path
+    ends with `path_end` when given."""
     log = sim_control(base_url, "GET", "requests")["requests"]
     assert isinstance(log, list)
-    return sum(1 for r in log if r["path"].endswith("/answers/export"))
+    return sum(1 for r in log if "/_sim/" not in r["path"] and r["path"].endswith(path_end))
+
+
+@dataclass(frozen=True)
+class MongoServer:
+    uri: str
+    pid: int | None  # the embedded server's process; None for BENCH_MONGO_URI (its CPU is not ours to read)
+
+    def cpu_seconds(self) -> float | None:
+        if self.pid is None:
+            return None
+        try:
+            times = psutil.Process(self.pid).cpu_times()
+        except psutil.Error:
+            return None
+        return float(times.user + times.system)
 
 
 @contextmanager
-def mongo() -> Iterator[str]:
+def mongo() -> Iterator[MongoServer]:
     """BENCH_MONGO_URI when set, else an embedded nx-27017 server."""
     if os.environ.get("BENCH_MONGO_URI"):
-        yield os.environ["BENCH_MONGO_URI"]
+        yield MongoServer(os.environ["BENCH_MONGO_URI"], None)
         return
     with EmbeddedMongo() as server:
-        yield server.uri
+        yield MongoServer(server.uri, server.pid)

@@ -1,7 +1,9 @@
-"""`make bench`: ours vs a naive ingestor vs the raw limit, with and without 5 ms to MongoDB.
+"""`make bench`: the weekly job measured against the raw limit (and a naive ingestor, for information).
 
-Prints a table and writes bench/results/latest.json. Figures only: nothing here asserts a target.
-Usage: python -m bench.run [--answers 200000] [--latency-answers 5000] [--big-answers 1000000]
+Prints tables (the runs, and where ours spends its time) and writes bench/results/latest.json.
+Figures only: nothing here asserts a target (bench/README.md lists the targets and the last figures).
+Usage: python -m bench.run [--quick] [--answers 200000] [--latency-answers N] [--big-answers N]
+       [--marts-answers N] [--marts-employees N]   (0 answers skips that part)
 """
 
 from __future__ import annotations
@@ -14,20 +16,27 @@ import platform
 import subprocess
 import sys
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from peakon_simulator import DEFAULT_APP_TOKEN
 from peakon_simulator.embedded_mongo import free_port
+from peakon_simulator.generator import DEFAULT_EMPLOYEES
 from pymongo import MongoClient
 from rich.console import Console
 from rich.table import Table
 
-from bench.common import ROOT, Measurement, export_requests, measure, mongo, sim_control, simulator
+from bench.common import ROOT, Measurement, MongoServer, api_requests, measure, mongo, sim_control, simulator
 
 RESULTS = ROOT / "bench" / "results"
 console = Console()
+# --quick: the same runs, smaller, for development (a few minutes at most).
+QUICK = {"answers": 20_000, "latency_answers": 2_000, "big_answers": 50_000, "marts_answers": 50_000,
+         "marts_employees": 2_000}  # fmt: skip
+WEEKLY_NEW_ANSWERS = 0.01  # a week's new answers, as a share of the export
+WEEKLY_CHANGED_EMPLOYEES = 0.05  # a week's employees with another department or manager
+MARTS_OFF = {"PEAKON_BUILD_MARTS": "false"}  # ingest figures alone; the marts are measured on their own
 
 
 @contextmanager
@@ -52,52 +61,48 @@ def database() -> str:
     return f"bench_{uuid.uuid4().hex[:8]}"
 
 
-def ours(base_url: str, mongo_uri: str, db: str, *extra: str) -> Measurement:
-    return cli(base_url, mongo_uri, db, ["ingest", "--streams", "answers_export", *extra])
+def with_server_cpu(server: MongoServer, run: Callable[[], Measurement]) -> Measurement:
+    """`run`, with the embedded server's CPU time over it (None against BENCH_MONGO_URI)."""
+    before = server.cpu_seconds()
+    measured = run()
+    after = server.cpu_seconds()
+    if before is not None and after is not None:
+        measured.mongodb_cpu_seconds = round(after - before, 2)
+    return measured
 
 
-def cli(base_url: str, mongo_uri: str, db: str, args: list[str], **variables: str) -> Measurement:
-    """`peakon-ingest <args>` against the simulator and MongoDB."""
+def cli(base_url: str, server: MongoServer, db: str, args: list[str], uri: str = "", **variables: str) -> Measurement:
+    """`peakon-ingest <args>` against the simulator and MongoDB (`uri`: another way to the same server)."""
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("PEAKON_", "MONGO_"))},
         "PEAKON_APP_TOKEN": DEFAULT_APP_TOKEN,
         "PEAKON_BASE_URL": base_url,
-        "MONGO_URI": mongo_uri,
+        "MONGO_URI": uri or server.uri,
         "MONGO_DB": db,
         "LOG_LEVEL": "WARNING",
         **variables,
     }
-    result = measure([sys.executable, "-m", "peakon_ingest.cli", *args], env)
+    result = with_server_cpu(server, lambda: measure([sys.executable, "-m", "peakon_ingest.cli", *args], env))
     if result.returncode != 0:
         console.print(f"[red]peakon-ingest {args[0]} failed[/red]: {result.stderr_tail}")
     return result
 
 
-def script(name: str, base_url: str, mongo_uri: str, db: str) -> Measurement:
-    command = [sys.executable, "-m", f"bench.{name}", "--base-url", base_url, "--mongo-uri", mongo_uri,
+def ours(base_url: str, server: MongoServer, db: str, uri: str = "") -> Measurement:
+    return cli(base_url, server, db, ["ingest", "--streams", "answers_export"], uri, **MARTS_OFF)
+
+
+def script(name: str, base_url: str, server: MongoServer, db: str, uri: str = "") -> Measurement:
+    command = [sys.executable, "-m", f"bench.{name}", "--base-url", base_url, "--mongo-uri", uri or server.uri,
                "--database", db, "--app-token", DEFAULT_APP_TOKEN]  # fmt: skip
-    result = measure(command)
+    result = with_server_cpu(server, lambda: measure(command))
     if result.returncode != 0:
         console.print(f"[red]{name} failed[/red]: {result.stderr_tail}")
     return result
 
 
-def drop(mongo_uri: str, db: str) -> None:
-    MongoClient(mongo_uri).drop_database(db)
-
-
-def run_three(
-    base_url: str, mongo_uri: str, answers: int, label: str, rows: list[dict[str, Any]]
-) -> dict[str, Measurement]:
-    results = {}
-    for name in ("ours", "naive", "raw"):
-        db = database()
-        sim_control(base_url, "DELETE", "faults")
-        m = ours(base_url, mongo_uri, db) if name == "ours" else script(name, base_url, mongo_uri, db)
-        drop(mongo_uri, db)
-        results[name] = m
-        rows.append({"run": f"{name}{label}", "answers": answers, **row(m, answers)})
-    return results
+def drop(server: MongoServer, db: str) -> None:
+    MongoClient(server.uri).drop_database(db)
 
 
 def row(m: Measurement, answers: int) -> dict[str, Any]:
@@ -105,78 +110,153 @@ def row(m: Measurement, answers: int) -> dict[str, Any]:
         "wall_s": round(m.wall_seconds, 2),
         "answers_per_s": round(answers / m.wall_seconds) if m.wall_seconds else 0,
         "cpu_s": round(m.cpu_seconds, 2),
-        "cpu_s_per_100k": round(m.cpu_seconds * 100_000 / answers, 2),
+        "cpu_s_per_100k": round(m.cpu_seconds * 100_000 / answers, 2) if answers else 0,
         "peak_rss_mb": m.peak_rss_mb,
         "cpu_s_by_process": m.cpu_by_role,
+        "mongodb_cpu_s": m.mongodb_cpu_seconds,
         "ok": m.returncode == 0,
     }
 
 
-def local_runs(base_url: str, mongo_uri: str, answers: int, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
-    local = run_three(base_url, mongo_uri, answers, "", rows)
-    result["ours_answers_per_s"] = rows[0]["answers_per_s"]
-    result["naive_answers_per_s"] = rows[1]["answers_per_s"]
-    result["raw_answers_per_s"] = rows[2]["answers_per_s"]
-    result["ours_vs_naive"] = round(local["naive"].wall_seconds / local["ours"].wall_seconds, 2)
-    result["cpu_ratio_vs_raw"] = round(local["ours"].cpu_seconds / local["raw"].cpu_seconds, 2)
+class Runs:
+    """The measured runs, in order: one row each for the table and latest.json."""
 
+    def __init__(self, server: MongoServer) -> None:
+        self.server = server
+        self.rows: list[dict[str, Any]] = []
 
-def incremental_runs(base_url: str, mongo_uri: str, answers: int, result: dict[str, Any]) -> None:
-    """Re-runs against one database: no new data, then 1% new answers."""
-    db = database()
-    ours(base_url, mongo_uri, db)
-    sim_control(base_url, "DELETE", "requests")
-    noop = ours(base_url, mongo_uri, db)
-    result["incremental_noop_requests"] = export_requests(base_url)
-    result["incremental_noop_wall_s"] = round(noop.wall_seconds, 2)
-    sim_control(base_url, "DELETE", "requests")
-    sim_control(base_url, "POST", "answers", {"count": answers // 100})
-    one_percent = ours(base_url, mongo_uri, db)
-    result["incremental_1pct_requests"] = export_requests(base_url)
-    result["incremental_1pct_wall_s"] = round(one_percent.wall_seconds, 2)
-    drop(mongo_uri, db)
+    def add(self, label: str, answers: int, measured: Measurement) -> Measurement:
+        self.rows.append({"run": label, "answers": answers, **row(measured, answers)})
+        return measured
 
-
-def latency_runs(mongo_uri: str, answers: int, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
-    with simulator(answers) as base_url, latency(mongo_uri, 5.0) as slow_uri:
-        slow = run_three(base_url, slow_uri, answers, " +5ms", rows)
-    result["ours_vs_naive_5ms"] = round(slow["naive"].wall_seconds / slow["ours"].wall_seconds, 2)
-    result["ours_answers_per_s_5ms"] = rows[-3]["answers_per_s"]
-    result["naive_answers_per_s_5ms"] = rows[-2]["answers_per_s"]
-
-
-def memory_run(mongo_uri: str, answers: int, rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
-    with simulator(answers) as base_url:
+    def load(self, name: str, base_url: str, answers: int, label: str = "", uri: str = "") -> Measurement:
+        """A first load of the answers into an empty database by `name` (ours, naive or raw)."""
         db = database()
-        big = ours(base_url, mongo_uri, db)
-        drop(mongo_uri, db)
-    rows.append({"run": "ours (memory)", "answers": answers, **row(big, answers)})
-    result["big_answers"] = answers
-    result["tap_peak_rss_mb"] = big.peak_rss_mb.get("tap")
-    result["target_peak_rss_mb"] = big.peak_rss_mb.get("target")
-    result["cli_peak_rss_mb"] = big.peak_rss_mb.get("cli")
+        sim_control(base_url, "DELETE", "faults")
+        if name == "ours":
+            measured = ours(base_url, self.server, db, uri)
+        else:
+            measured = script(name, base_url, self.server, db, uri)
+        drop(self.server, db)
+        return self.add(f"{name}{label}", answers, measured)
 
 
-def marts_run(mongo_uri: str, answers: int, employees: int, result: dict[str, Any]) -> None:
-    """The whole ingest (every stream), then the marts from what it stored, in the same run."""
+def first_loads(runs: Runs, base_url: str, answers: int, result: dict[str, Any]) -> None:
+    ours_run, naive, raw = (runs.load(name, base_url, answers) for name in ("ours", "naive", "raw"))
+    result["ours_answers_per_s"] = round(answers / ours_run.wall_seconds)
+    result["naive_answers_per_s"] = round(answers / naive.wall_seconds)
+    result["raw_answers_per_s"] = round(answers / raw.wall_seconds)
+    result["ours_vs_raw"] = round(raw.wall_seconds / ours_run.wall_seconds, 2)
+    result["cpu_ratio_vs_raw"] = round(ours_run.cpu_seconds / raw.cpu_seconds, 2)
+    result["ours_vs_naive"] = round(naive.wall_seconds / ours_run.wall_seconds, 2)  # information, not a target
+
+
+def run_record(server: MongoServer, db: str) -> dict[str, Any]:
+    found: dict[str, Any] = MongoClient(server.uri)[db]["ingestion_runs"].find_one(sort=[("started_at", -1)]) or {}
+    return found
+
+
+def written(record: dict[str, Any]) -> tuple[int, int]:
+    """Documents whose content a run wrote (inserted, changed, removed), and those it only touched
+    (unchanged: `last_seen_at` and `run_id` set, which removal detection needs)."""
+    counts = (record.get("counts") or {}).values()
+    content = sum(c.get("inserted", 0) + c.get("changed", 0) + c.get("removed", 0) for c in counts)
+    return content, sum(c.get("unchanged", 0) for c in counts)
+
+
+def weekly_runs(runs: Runs, base_url: str, answers: int, employees: int, result: dict[str, Any]) -> None:
+    """The weekly job on every stream: a first load, a week with nothing new, then a week with 1%
+    new answers and 5% of the employees changed (marts off: they are measured on their own)."""
+    server, db = runs.server, database()
+    runs.add("ours, first load, all streams", answers, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
+    sim_control(base_url, "DELETE", "requests")
+    noop = runs.add("ours, weekly, nothing new", 0, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
+    content, touched = written(run_record(server, db))
+    result.update(
+        noop_all_streams_requests=api_requests(base_url),
+        noop_answers_export_requests=api_requests(base_url, "/answers/export"),
+        noop_documents_written=content,
+        noop_documents_touched=touched,
+        noop_wall_s=round(noop.wall_seconds, 2),
+    )
+    new_answers, changed = round(answers * WEEKLY_NEW_ANSWERS), round(employees * WEEKLY_CHANGED_EMPLOYEES)
+    sim_control(base_url, "POST", "answers", {"count": new_answers})
+    sim_control(base_url, "POST", "churn", {"change": changed})
+    sim_control(base_url, "DELETE", "requests")
+    label = f"ours, weekly, {new_answers:,} new answers + {changed:,} employees changed"
+    week = runs.add(label, new_answers, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
+    content, touched = written(run_record(server, db))
+    result.update(
+        weekly_new_answers=new_answers,
+        weekly_changed_employees=changed,
+        weekly_requests=api_requests(base_url),
+        weekly_documents_written=content,
+        weekly_documents_touched=touched,
+        weekly_wall_s=round(week.wall_seconds, 2),
+    )
+    drop(server, db)
+
+
+def latency_runs(runs: Runs, answers: int, result: dict[str, Any]) -> None:
+    """The three again with 5 ms between each of them and MongoDB: round trips, not the server, count."""
+    with simulator(answers) as base_url, latency(runs.server.uri, 5.0) as slow_uri:
+        three = [runs.load(name, base_url, answers, " +5ms", slow_uri) for name in ("ours", "naive", "raw")]
+    ours_run, naive, raw = three
+    result["ours_vs_naive_5ms"] = round(naive.wall_seconds / ours_run.wall_seconds, 2)
+    result["ours_vs_raw_5ms"] = round(raw.wall_seconds / ours_run.wall_seconds, 2)
+
+
+def big_runs(runs: Runs, answers: int, result: dict[str, Any]) -> None:
+    """1,000,000 answers: ours against the raw limit again, and the tap's and target's peak memory."""
+    with simulator(answers) as base_url:
+        big, raw = (runs.load(name, base_url, answers, f" ({answers:,})") for name in ("ours", "raw"))
+    result.update(
+        big_answers=answers,
+        ours_vs_raw_1m=round(raw.wall_seconds / big.wall_seconds, 2),
+        cpu_ratio_vs_raw_1m=round(big.cpu_seconds / raw.cpu_seconds, 2),
+        tap_peak_rss_mb=big.peak_rss_mb.get("tap"),
+        target_peak_rss_mb=big.peak_rss_mb.get("target"),
+        cli_peak_rss_mb=big.peak_rss_mb.get("cli"),
+    )
+
+
+def marts_run(runs: Runs, answers: int, employees: int, result: dict[str, Any]) -> None:
+    """The whole ingest (every stream), then the marts from what it stored, against the same server."""
+    server = runs.server
     with simulator(answers, employees) as base_url:
         db = database()
-        ingest = cli(base_url, mongo_uri, db, ["ingest"], PEAKON_BUILD_MARTS="false")
-        marts = cli(base_url, mongo_uri, db, ["marts"])
-        built: dict[str, Any] = MongoClient(mongo_uri)[db]["ingestion_runs"].find_one({"mode": "marts"}) or {}
-        drop(mongo_uri, db)
-    figures = built.get("marts") or {}
+        ingest = runs.add("ours, ingest for the marts", answers, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
+        marts = runs.add("ours, marts", answers, cli(base_url, server, db, ["marts"]))
+        built: dict[str, Any] = MongoClient(server.uri)[db]["ingestion_runs"].find_one({"mode": "marts"}) or {}
+        drop(server, db)
+    figures = {name: f for name, f in (built.get("marts") or {}).items() if isinstance(f, dict)}
     result.update(
         marts_answers=answers,
         marts_employees=employees,
         marts_ingest_wall_s=round(ingest.wall_seconds, 1),
         marts_wall_s=round(marts.wall_seconds, 1),
-        marts_vs_ingest=round(marts.wall_seconds / ingest.wall_seconds, 3),
+        marts_vs_ingest_1m=round(marts.wall_seconds / ingest.wall_seconds, 3),
         marts_peak_rss_mb=marts.peak_rss_mb.get("cli"),
-        marts_read_s=figures.get("read_seconds"),
-        marts_rows={name: f["rows"] for name, f in figures.items() if isinstance(f, dict)},
-        marts_seconds={name: f["seconds"] for name, f in figures.items() if isinstance(f, dict)},
+        marts_read_s=built.get("read_seconds"),
+        marts_rows={name: f["rows"] for name, f in figures.items()},
+        marts_seconds={name: f["seconds"] for name, f in figures.items()},
     )
+
+
+def time_split(rows: list[dict[str, Any]], result: dict[str, Any]) -> list[dict[str, Any]]:
+    """Where ours spends its time, run by run: wall, and the CPU of each process and of MongoDB."""
+    split = []
+    for r in rows:
+        if not r["run"].startswith("ours"):
+            continue
+        cpu = r["cpu_s_by_process"]
+        entry = {"run": r["run"], "wall_s": r["wall_s"], "cli_cpu_s": cpu.get("cli"), "tap_cpu_s": cpu.get("tap"),
+                 "target_cpu_s": cpu.get("target"), "mongodb_cpu_s": r["mongodb_cpu_s"]}  # fmt: skip
+        if r["run"] == "ours, marts" and result.get("marts_read_s") is not None:
+            entry["marts_read_s"] = result["marts_read_s"]
+            entry["marts_compute_and_write_s"] = round(r["wall_s"] - result["marts_read_s"], 1)
+        split.append(entry)
+    return split
 
 
 def report(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
@@ -188,35 +268,48 @@ def report(rows: list[dict[str, Any]], result: dict[str, Any]) -> None:
         table.add_row(r["run"], str(r["answers"]), str(r["wall_s"]), str(r["answers_per_s"]), str(r["cpu_s"]),
                       str(r["cpu_s_per_100k"]), rss)  # fmt: skip
     console.print(table)
-    console.print_json(json.dumps({k: v for k, v in result.items() if k != "runs"}))
+    split = time_split(rows, result)
+    where = Table(title="where ours spends its time (seconds; CPU by process, MongoDB the embedded server's)")
+    columns = ("run", "wall_s", "cli_cpu_s", "tap_cpu_s", "target_cpu_s", "mongodb_cpu_s", "marts_read_s")
+    for column in columns:
+        where.add_column(column, justify="left" if column == "run" else "right")
+    for entry in split:
+        where.add_row(*("" if entry.get(c) is None else str(entry[c]) for c in columns))
+    console.print(where)
+    result["time_split"] = split
+    console.print_json(json.dumps({k: v for k, v in result.items() if k not in {"runs", "time_split"}}))
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "latest.json").write_text(json.dumps({**result, "runs": rows}, indent=2, sort_keys=True) + "\n")
     console.print(f"written to {RESULTS / 'latest.json'}")
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--answers", type=int, default=200_000)
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help=f"smaller runs for development: {QUICK}")
+    parser.add_argument("--answers", type=int, default=200_000, help="first loads and weekly runs")
     parser.add_argument("--latency-answers", type=int, default=50_000, help="answers for the 5 ms runs (0: skip)")
-    parser.add_argument("--big-answers", type=int, default=1_000_000, help="answers for the memory run (0: skip)")
+    parser.add_argument("--big-answers", type=int, default=1_000_000, help="answers for ours vs raw at scale (0: skip)")
     parser.add_argument("--marts-answers", type=int, default=1_000_000, help="answers for the marts run (0: skip)")
     parser.add_argument("--marts-employees", type=int, default=20_000, help="employees for the marts run")
     args = parser.parse_args()
-    rows: list[dict[str, Any]] = []
+    if args.quick:
+        vars(args).update(QUICK)
     machine = f"{platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}"
-    result: dict[str, Any] = {"answers": args.answers, "machine": machine,
+    server_kind = "BENCH_MONGO_URI" if os.environ.get("BENCH_MONGO_URI") else "embedded nx-27017"
+    result: dict[str, Any] = {"answers": args.answers, "machine": machine, "quick": args.quick, "mongodb": server_kind,
                               "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}  # fmt: skip
-    with mongo() as mongo_uri:
+    with mongo() as server:
+        runs = Runs(server)
         with simulator(args.answers) as base_url:
-            local_runs(base_url, mongo_uri, args.answers, rows, result)
-            incremental_runs(base_url, mongo_uri, args.answers, result)
+            first_loads(runs, base_url, args.answers, result)
+            weekly_runs(runs, base_url, args.answers, DEFAULT_EMPLOYEES, result)
         if args.latency_answers:
-            latency_runs(mongo_uri, args.latency_answers, rows, result)
+            latency_runs(runs, args.latency_answers, result)
         if args.big_answers:
-            memory_run(mongo_uri, args.big_answers, rows, result)
+            big_runs(runs, args.big_answers, result)
         if args.marts_answers:
-            marts_run(mongo_uri, args.marts_answers, args.marts_employees, result)
-    report(rows, result)
+            marts_run(runs, args.marts_answers, args.marts_employees, result)
+    report(runs.rows, result)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, 
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
 from peakon_ingest.logs import setup_logging
-from peakon_ingest.marts import export as exporting
 from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
@@ -132,6 +131,8 @@ def export(
 ) -> None:
     """Write a mart to a file. With --from/--to, manager_question and driver_segment are aggregated
     over that month range from the answers, under the same anonymity rules."""
+    from peakon_ingest.marts import export as exporting  # noqa: PLC0415 - Polars only where it is used
+
     settings = settings_or_exit()
     try:
         name = exporting.mart_name(mart)

@@ -19,7 +19,6 @@ from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest import alerts, completeness
 from peakon_ingest.lock import IngestLock
-from peakon_ingest.marts.build import build
 from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
@@ -186,6 +185,9 @@ class Ingest:
 def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: Callable[[], None]) -> dict[str, Any]:
     """Build the marts; the run document's fields for the outcome (a failure is recorded, not raised:
     the old marts stay as they were)."""
+    # Imported here: Polars costs an ingest without marts 1 s of CPU and 50 MB at start-up.
+    from peakon_ingest.marts.build import build  # noqa: PLC0415
+
     try:
         return {"marts": build(db, settings.mart_options(), heartbeat)}
     except Exception as err:

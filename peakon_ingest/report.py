@@ -9,7 +9,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
-from peakon_ingest.marts.store import PREFIX
+from peakon_ingest.marts.options import PREFIX
 
 console = Console()
 

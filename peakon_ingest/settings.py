@@ -17,7 +17,7 @@ from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
 from peakon_ingest import plugin_settings
-from peakon_ingest.marts.compute import DEFAULT_SEGMENTS, Options
+from peakon_ingest.marts.options import DEFAULT_SEGMENTS, Options
 from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
 from peakon_ingest.schedule import Schedule, zone
 

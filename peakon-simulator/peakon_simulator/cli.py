@@ -7,6 +7,7 @@ import logging
 import signal
 import threading
 
+from peakon_simulator.generator import DEFAULT_EMPLOYEES
 from peakon_simulator.server import SimulatorThread
 from peakon_simulator.state import DEFAULT_APP_TOKEN, SimulatorState
 
@@ -24,7 +25,7 @@ def parser() -> argparse.ArgumentParser:
     cli.add_argument("--port", type=int, default=8089, help="port to listen on")
     cli.add_argument("--host", default="127.0.0.1", help="address to bind")
     cli.add_argument("--answers", type=int, default=100_000, help="answers in the export at start")
-    cli.add_argument("--employees", type=int, default=2_000, help="employees in the company")
+    cli.add_argument("--employees", type=int, default=DEFAULT_EMPLOYEES, help="employees in the company")
     cli.add_argument("--seed", type=int, default=1, help="seed of the generated data")
     cli.add_argument("--company-id", type=int, default=22182, help="company id served as company_<id>")
     cli.add_argument("--app-token", default=DEFAULT_APP_TOKEN, help="the application token it accepts")

@@ -48,6 +48,11 @@ class EmbeddedMongo:
     def uri(self) -> str:
         return f"mongodb://127.0.0.1:{self.port}/?directConnection=true"
 
+    @property
+    def pid(self) -> int | None:
+        """The server's process id while it runs (benchmarks read its CPU time)."""
+        return self._process.pid if self._process is not None else None
+
     def start(self, timeout: float = 20.0) -> str:
         command = [
             _executable(), "--data-dir", self.data_dir, "--host", "127.0.0.1", "-p", str(self.port),

@@ -50,6 +50,7 @@ COMMENTS = (
     "Tools are slow; builds take too long.",
 )
 EPOCH = dt.datetime(2024, 1, 1, tzinfo=dt.UTC)
+DEFAULT_EMPLOYEES = 2_000  # the simulator's company, unless told otherwise
 MANAGES_IN = 10  # 6 in 10 employees below the top manage a team (a hash modulo 10 >= 4) ...
 SPANS = (3, 12)  # ... of 3 to 12 direct reports
 ORPHANS_ONE_IN = 97  # ... and about 1 in 97 names a manager who is not an employee

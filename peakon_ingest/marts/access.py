@@ -1,7 +1,7 @@
 """`deploy/mongo/analyst-role.js`, generated: `python -m peakon_ingest.marts.access > deploy/mongo/analyst-role.js`.
 
 A MongoDB role that can read the marts and nothing else, and a user holding it, for analysts. The
-collection names come from `store.NAMES`, so a new mart cannot be left out; a test checks that the
+collection names come from `options.NAMES`, so a new mart cannot be left out; a test checks that the
 committed script is this output.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import sys
 
-from peakon_ingest.marts.store import NAMES, PREFIX
+from peakon_ingest.marts.options import NAMES, PREFIX
 
 ROLE = "martReader"
 

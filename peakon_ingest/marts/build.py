@@ -11,7 +11,8 @@ from pymongo.database import Database
 
 from peakon_ingest.marts import store
 from peakon_ingest.marts.answers import Answers, read
-from peakon_ingest.marts.compute import Mart, Options, Org, Period, compute
+from peakon_ingest.marts.compute import Mart, Org, Period, compute
+from peakon_ingest.marts.options import NAMES, PREFIX, Options
 from peakon_ingest.marts.people import Staff
 
 log = logging.getLogger("peakon_ingest")
@@ -42,7 +43,7 @@ def build(
     answers, org = load(db)
     report: dict[str, Any] = {"read_seconds": round(time.monotonic() - started, 3), "answers_skipped": answers.skipped}
     heartbeat()
-    staging = {name: store.Staging(db, name) for name in store.NAMES}
+    staging = {name: store.Staging(db, name) for name in NAMES}
 
     def sink(name: str) -> Callable[[list[dict[str, Any]]], None]:
         def write(rows: list[dict[str, Any]]) -> None:
@@ -51,12 +52,12 @@ def build(
 
         return write
 
-    marts = compute(answers, org, options, sinks={name: sink(name) for name in store.NAMES})
+    marts = compute(answers, org, options, sinks={name: sink(name) for name in NAMES})
     for name, mart in marts.items():
         with mart.timed():
             staging[name].publish()
         report[name] = summary(mart)
-        log.info("%s%s: %d rows, %d groups suppressed", store.PREFIX, name, mart.count, report[name]["suppressed"])
+        log.info("%s%s: %d rows, %d groups suppressed", PREFIX, name, mart.count, report[name]["suppressed"])
     report["seconds"] = round(time.monotonic() - started, 3)
     return report
 

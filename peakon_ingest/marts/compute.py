@@ -21,18 +21,12 @@ from typing import Any
 import polars as pl
 
 from peakon_ingest.marts.answers import Answers
+from peakon_ingest.marts.options import Options
 from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of
 from peakon_ingest.marts.suppression import EMP, NODE, PARENT, RANK, SLICE, Suppressed, publishable
 
-DEFAULT_SEGMENTS = ("Department", "Sub-Department")
 RANGED = ("manager_question", "driver_segment")  # the marts an export can aggregate over a month range
 PROMOTER, DETRACTOR = 9, 6  # 9-10 promote, 0-6 detract
-
-
-@dataclass(frozen=True)
-class Options:
-    min_respondents: int
-    segments: tuple[str, ...] = DEFAULT_SEGMENTS
 
 
 @dataclass(frozen=True)

@@ -13,9 +13,9 @@ from typing import Any
 import polars as pl
 from pymongo.database import Database
 
-from peakon_ingest.marts import store
 from peakon_ingest.marts.build import ranged
-from peakon_ingest.marts.compute import RANGED, Options
+from peakon_ingest.marts.compute import RANGED
+from peakon_ingest.marts.options import NAMES, PREFIX, Options
 
 FORMATS = ("csv", "parquet", "jsonl")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -32,9 +32,9 @@ class ExportError(ValueError):
 
 
 def mart_name(value: str) -> str:
-    name = value.removeprefix(store.PREFIX)
-    if name not in store.NAMES:
-        raise ExportError(f"MART: unknown mart {value!r}; expected one of {', '.join(store.NAMES)}")
+    name = value.removeprefix(PREFIX)
+    if name not in NAMES:
+        raise ExportError(f"MART: unknown mart {value!r}; expected one of {', '.join(NAMES)}")
     return name
 
 
@@ -56,7 +56,7 @@ def rows(
     if first or last:
         found = ranged(db, name, options, first, last).rows
     else:
-        found = list(db[store.PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
+        found = list(db[PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
         for row in found:
             if name == "org":
                 row["employee_id"] = row.pop("_id")

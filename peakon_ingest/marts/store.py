@@ -12,10 +12,9 @@ from pymongo.database import Database
 from pymongo.errors import OperationFailure
 
 from peakon_ingest.marts.answers import FIELDS
+from peakon_ingest.marts.options import PREFIX
 
-PREFIX = "mart_"
 STAGING = "marts_staging_"  # not `mart_*`: the analysts' role never reads a mart being built
-NAMES = ("org", "manager_question", "driver_segment", "participation")
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "org": [[("manager_id", 1)]],
     "manager_question": [[("manager_id", 1), ("month", 1)], [("month", 1), ("question_id", 1)]],

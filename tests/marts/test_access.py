@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from peakon_ingest.marts.access import ROLE, render
-from peakon_ingest.marts.store import NAMES, PREFIX
+from peakon_ingest.marts.options import NAMES, PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
 SCRIPT = ROOT / "deploy" / "mongo" / "analyst-role.js"

@@ -18,6 +18,7 @@ from pymongo.database import Database
 
 from peakon_ingest.marts import store
 from peakon_ingest.marts.answers import FIELDS
+from peakon_ingest.marts.options import NAMES, PREFIX
 from tests.cli.helpers import cli_env, run_cli
 from tests.marts.checks import compare
 
@@ -37,7 +38,7 @@ def stored(db: Db) -> dict[str, Any]:
 
 def marts(db: Db) -> dict[str, list[dict[str, Any]]]:
     return {
-        name: list(db[store.PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
+        name: list(db[PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
         for name in ("org", "manager_question", "driver_segment", "participation")
     }
 
@@ -94,7 +95,7 @@ def test_the_fast_read_of_answers_equals_a_find(
     assert len(fast) == len(plain) == 2500
     as_set = sorted(json.dumps({k: v for k, v in row.items() if k != "removed_at"}, sort_keys=True) for row in fast)
     assert as_set == sorted(json.dumps(row, sort_keys=True) for row in plain)
-    assert not [n for n in mongo_db.list_collection_names() if n.startswith(store.PREFIX)]  # PEAKON_BUILD_MARTS=false
+    assert not [n for n in mongo_db.list_collection_names() if n.startswith(PREFIX)]  # PEAKON_BUILD_MARTS=false
 
 
 def test_export_writes_each_format_and_a_range_under_the_same_rules(
@@ -156,13 +157,13 @@ def test_a_reader_never_sees_a_half_built_mart(
     tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
 ) -> None:
     ingest(simulator, mongo_uri, mongo_db, tmp_path)
-    before = mongo_db[store.PREFIX + "manager_question"].count_documents({})
+    before = mongo_db[PREFIX + "manager_question"].count_documents({})
     seen: list[int] = []
     done_event = threading.Event()
 
     def read() -> None:
         while not done_event.is_set():
-            seen.append(len(list(mongo_db[store.PREFIX + "manager_question"].find({}, {"_id": 1}))))
+            seen.append(len(list(mongo_db[PREFIX + "manager_question"].find({}, {"_id": 1}))))
 
     reader = threading.Thread(target=read)
     reader.start()
@@ -172,7 +173,7 @@ def test_a_reader_never_sees_a_half_built_mart(
         done_event.set()
         reader.join()
     assert done.returncode == 0, done.stderr
-    after = mongo_db[store.PREFIX + "manager_question"].count_documents({})
+    after = mongo_db[PREFIX + "manager_question"].count_documents({})
     assert 0 < after < before
     assert set(seen) <= {before, after, 0}, sorted(set(seen))  # 0: the embedded server's drop-and-rename
     run = mongo_db["ingestion_runs"].find_one({"mode": "marts"})
@@ -208,5 +209,5 @@ def test_marts_of_an_empty_database_build_and_rebuild(tmp_path: Path, mongo_uri:
     for _ in range(2):
         done = run_cli(["marts"], cli_env(None, mongo_uri, mongo_db.name), tmp_path)
         assert done.returncode == 0, done.stderr[-2000:]
-        assert {name: len(rows) for name, rows in marts(mongo_db).items()} == dict.fromkeys(store.NAMES, 0)
+        assert {name: len(rows) for name, rows in marts(mongo_db).items()} == dict.fromkeys(NAMES, 0)
     assert not [name for name in mongo_db.list_collection_names() if name.startswith(store.STAGING)]

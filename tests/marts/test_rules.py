@@ -14,7 +14,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from peakon_ingest.marts.build import prepare
-from peakon_ingest.marts.compute import Options, compute
+from peakon_ingest.marts.compute import compute
+from peakon_ingest.marts.options import Options
 from tests.marts.checks import compare
 
 CATALOG = {"101": ("Autonomy", None), "102": ("Growth", "Mastery"), "103": ("Growth", "Learning")}
