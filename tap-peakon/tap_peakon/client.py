@@ -258,10 +258,10 @@ class PeakonStream(RESTStream[str | None]):
     def note_drift(self, row: dict[str, Any]) -> None:
         """Count fields the schema does not describe (Peakon added one), logging each once per run."""
         top, attributes = self.described
-        unknown = [name for name in row if name not in top]
+        unknown = [*(row.keys() - top)]  # set differences: this runs for every record
         inner = row.get("attributes")
         if isinstance(inner, dict) and not self.custom_attributes:
-            unknown += [f"attributes.{name}" for name in inner if name not in attributes]
+            unknown += [f"attributes.{name}" for name in inner.keys() - attributes]
         if not unknown:
             return
         drift = self.stats.schema_drift[self.name]

@@ -1,0 +1,33 @@
+"""The depth rule on its own: the quick bound never changes the verdict of the exact walk."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from target_mongo_upsert.rejections import MAX_DEPTH, depth, too_deep
+
+
+def nested(levels: int, leaf: Any) -> Any:
+    for level in range(levels):
+        leaf = {"k": leaf} if level % 2 else [leaf]
+    return leaf
+
+
+# JSON values, brackets inside strings included (they count in the bound, never in the depth).
+scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text("{[ab]}", max_size=30)
+values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+)
+
+
+@settings(max_examples=300)
+@given(
+    values,
+    st.integers(min_value=MAX_DEPTH - 3, max_value=MAX_DEPTH + 3),
+    st.integers(min_value=0, max_value=150),
+)
+def test_the_bound_agrees_with_the_walk(value: Any, levels: int, spare_brackets: int) -> None:
+    for record in ({"v": value}, {"v": nested(levels, value)}, {"v": value, "s": "{" * spare_brackets}):
+        assert too_deep(record) == (depth(record) > MAX_DEPTH)
