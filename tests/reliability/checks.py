@@ -35,15 +35,16 @@ def assert_repaired(db: Database[dict[str, Any]], reference: Snapshot) -> None:
     assert_bookmark_not_ahead(db, expected=True)
 
 
-def assert_bookmark_not_ahead(db: Database[dict[str, Any]], *, expected: bool) -> None:
-    """Every answer the API has up to the bookmark is stored (the simulator's ids are known). With
-    `expected`, a missing bookmark fails; without, there must be none."""
+def assert_bookmark_not_ahead(db: Database[dict[str, Any]], *, expected: bool) -> int:
+    """Every answer the API has up to the bookmark is stored (the simulator's ids are known): how
+    many that is. With `expected`, a missing bookmark fails; without, there must be none (0)."""
     bookmark = db["sync_state"].find_one({"_id": "answers_export"})
     if not expected:
         assert bookmark is None, f"a bookmark where none was expected: {bookmark}"
-        return
+        return 0
     assert bookmark is not None, "no answers bookmark where one was expected"
     last = bookmark["last_answer_id"]
     api_has = PeakonData.first_index_after(last)  # answers with an id <= last
     stored = db["answers_export"].count_documents({"_id": {"$lte": last}})
     assert stored == api_has, f"bookmark {last} is ahead: {api_has - stored} answers below it are missing"
+    return stored
