@@ -1,3 +1,3 @@
-from tap_peakon.tap import TapPeakon
+from tap_peakon.tap import main
 
-TapPeakon.cli()
+main()

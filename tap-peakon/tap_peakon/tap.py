@@ -18,6 +18,7 @@ from typing_extensions import override
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
 from tap_peakon.capped_session import CappedSession
+from tap_peakon.collector import set_for_bulk_records
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 from tap_peakon.names import STREAM_NAMES
 from tap_peakon.privacy import MODES, Privacy, parse_fields
@@ -308,5 +309,11 @@ class TapPeakon(Tap):
                 self.stats.write(path, error)
 
 
-if __name__ == "__main__":
+def main() -> None:
+    """Console entry point."""
+    set_for_bulk_records()
     TapPeakon.cli()
+
+
+if __name__ == "__main__":
+    main()

@@ -20,6 +20,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from typing_extensions import override
 
+from target_mongo_upsert.collector import set_for_bulk_records
 from target_mongo_upsert.commits import CommitQueue
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.keys import RecordKeyError
@@ -246,6 +247,7 @@ class TargetMongoUpsert(Target):
 
 def main() -> None:
     """Console entry point: clear failures are one line on stderr and exit code 1."""
+    set_for_bulk_records()
     try:
         TargetMongoUpsert.cli()
     except Exception as err:
