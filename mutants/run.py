@@ -158,7 +158,7 @@ MUTATIONS = (
     Mutation(
         "target writes nothing",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
-        'return self.retrying(write, f"upsert of {len(documents)} documents into {collection}")',
+        'return self.retrying(write, f"upsert of {len(batch.documents)} documents into {collection}")',
         "return WriteCounts()",
         ("target-mongo-upsert/tests/test_core.py", "-k", "standard_sample"),
     ),

@@ -14,9 +14,18 @@ from typing import Any
 import msgspec
 
 _encoder = msgspec.json.Encoder(order="sorted")
+NOT_JSON = (TypeError, ValueError, RecursionError, msgspec.MsgspecError)  # what encoding a value may raise
 
 
-def content_hash(record: dict[str, Any], envelope: Collection[str]) -> str:
-    """sha256 of the record's canonical JSON (keys sorted at every level), envelope fields left out."""
-    content = {k: v for k, v in record.items() if k not in envelope}
-    return hashlib.sha256(_encoder.encode(content)).hexdigest()
+def content_json(record: dict[str, Any], envelope: Collection[str]) -> bytes | None:
+    """The record's canonical JSON (keys sorted at every level), envelope fields left out; None when
+    it has a value JSON cannot hold (or nests deeper than the encoder goes)."""
+    try:
+        return _encoder.encode({k: v for k, v in record.items() if k not in envelope})
+    except NOT_JSON:
+        return None
+
+
+def content_hash(content: bytes) -> str:
+    """sha256 of `content_json`: one text per content, whatever the key order it came in."""
+    return hashlib.sha256(content).hexdigest()

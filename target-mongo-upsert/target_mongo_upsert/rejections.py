@@ -10,14 +10,16 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import json
+from collections.abc import Collection
 from typing import Any
 
-import msgspec
 from pymongo import UpdateOne
+
+from target_mongo_upsert.changes import content_json
 
 REJECTED_COLLECTION = "rejected_records"
 MAX_DEPTH = 100  # MongoDB's limit on nested documents and arrays
-_encode = msgspec.json.Encoder().encode
+NOT_JSON = "it holds a value that is not JSON"
 
 
 def depth(value: Any) -> int:
@@ -35,8 +37,10 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def reason(key: Any, record: dict[str, Any]) -> str | None:
-    """Why MongoDB (or a keyed collection) cannot take this record, or None."""
+def reason(key: Any, record: dict[str, Any], content: bytes | None, envelope: Collection[str]) -> str | None:
+    """Why MongoDB (or a keyed collection) cannot take this record, or None. `content`: the record's
+    JSON without its `envelope` fields (changes.content_json), None when it has none (NOT_JSON then,
+    unless a rule here names the cause)."""
     if isinstance(key, bool) or not isinstance(key, int | str):
         return f"its key is {type(key).__name__}, not an integer or a string"
     for name in record:
@@ -44,20 +48,27 @@ def reason(key: Any, record: dict[str, Any]) -> str | None:
             return f"top-level field {name!r} starts with $"
         if "." in name:
             return f"top-level field {name!r} contains a dot"
-    if too_deep(record):
+    if too_deep(record, content, envelope):
         return f"nested deeper than {MAX_DEPTH} levels"
     return None
 
 
-def too_deep(record: dict[str, Any]) -> bool:
-    """Nested deeper than MongoDB allows? Its JSON text has one opening bracket per object or array
-    (and perhaps more inside strings), so a record with at most MAX_DEPTH of them, nearly every one,
-    cannot be; only the others are walked. (Walking them all cost a quarter of the target's CPU.)"""
-    try:
-        text = _encode(record)
-    except (TypeError, ValueError, RecursionError, msgspec.MsgspecError):  # a type JSON has not, or very deep
+def too_deep(record: dict[str, Any], content: bytes | None, envelope: Collection[str] = ()) -> bool:
+    """Nested deeper than MongoDB allows? JSON text has one opening bracket per object or array (and
+    perhaps more inside strings), so a record whose JSON (its content's, plus its envelope fields')
+    has at most MAX_DEPTH of them, nearly every one, cannot be; only the others are walked.
+    (Walking them all cost a quarter of the target's CPU; the content's JSON is the content hash's.)"""
+    if content is None:
         return depth(record) > MAX_DEPTH
-    return text.count(b"{") + text.count(b"[") > MAX_DEPTH and depth(record) > MAX_DEPTH
+    brackets = content.count(b"{") + content.count(b"[")
+    for name in envelope:
+        value = record.get(name)
+        if isinstance(value, dict | list):
+            text = content_json({name: value}, ())
+            if text is None:
+                return depth(record) > MAX_DEPTH
+            brackets += text.count(b"{") + text.count(b"[") - 1  # its own outer braces are the record's
+    return brackets > MAX_DEPTH and depth(record) > MAX_DEPTH
 
 
 def rejection(stream: str, why: str, key: Any, record: dict[str, Any], run_id: str | None) -> UpdateOne:

@@ -13,12 +13,13 @@ from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
 from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
+from target_mongo_upsert.changes import content_hash, content_json
 from target_mongo_upsert.history import SUFFIX, close, record_versions
 from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
-from target_mongo_upsert.rejections import REJECTED_COLLECTION, reason, rejection
+from target_mongo_upsert.rejections import NOT_JSON, REJECTED_COLLECTION, reason, rejection
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts, add_removed
-from target_mongo_upsert.writer import WriteCounts
+from target_mongo_upsert.writer import Batch, WriteCounts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -96,20 +97,21 @@ class MongoSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        self.add(context.setdefault("documents", {}), record.pop("_id"), record)
+        self.add(context.setdefault("batch", Batch()), record.pop("_id"), record)
 
-    def add(self, batch: dict[Any, dict[str, Any]], key: Any, record: dict[str, Any]) -> None:
-        why = reason(key, record)
-        if why is not None:  # kept aside with the next write; the batch goes on without it
-            self.logger.warning("%s: record %d rejected: %s", self.stream_name, self.position, why)
-            self.rejected.append(rejection(self.stream_name, why, key, record, self.run_id))
+    def add(self, batch: Batch, key: Any, record: dict[str, Any]) -> None:
+        content = content_json(record, self.envelope)  # once: for the content hash and the depth rule
+        why = reason(key, record, content, self.envelope)
+        if why is None and content is not None:
+            if batch.add(key, record, content_hash(content)):
+                self.tally_duplicate_merged()  # the last version of a key in a batch wins
             return
-        if key in batch:
-            self.tally_duplicate_merged()  # the last version of a key in a batch wins
-        batch[key] = record
+        why = why or NOT_JSON  # kept aside with the next write; the batch goes on without it
+        self.logger.warning("%s: record %d rejected: %s", self.stream_name, self.position, why)
+        self.rejected.append(rejection(self.stream_name, why, key, record, self.run_id))
 
-    def documents(self, records: list[dict[str, Any]]) -> dict[Any, dict[str, Any]]:
-        batch: dict[Any, dict[str, Any]] = {}
+    def documents(self, records: list[dict[str, Any]]) -> Batch:
+        batch = Batch()
         self.tally_record_read(len(records))
         for position, record in enumerate(records, start=self.position + 1):
             key = self.key_rule.key(record, position)
@@ -137,21 +139,21 @@ class MongoSink(BatchSink):
 
     @override
     def process_batch(self, context: dict[str, Any]) -> None:
-        self.commit(context.get("documents", {}))
+        self.commit(context.get("batch") or Batch())
 
-    def commit(self, documents: dict[Any, dict[str, Any]]) -> None:
+    def commit(self, batch: Batch) -> None:
         """Queue the batch's write (with the records rejected since the last) and its run counts."""
         rejected, self.rejected = self.rejected, []
-        if documents or rejected:
-            self.tally_record_written(len(documents))
-            job = functools.partial(self._write, documents, rejected)
-            self.commits.write(job, self.collection_name, documents.keys())
+        if batch.documents or rejected:
+            self.tally_record_written(len(batch.documents))
+            job = functools.partial(self._write, batch, rejected)
+            self.commits.write(job, self.collection_name, batch.documents.keys())
 
-    def _write(self, documents: dict[Any, dict[str, Any]], rejected: list[UpdateOne]) -> None:
-        counts = WriteCounts()
+    def _write(self, batch: Batch, rejected: list[UpdateOne]) -> None:
+        counts, documents = WriteCounts(), batch.documents
         if documents:
             counts = self.writer.upsert(
-                self.collection_name, documents, fresh=self.fresh, envelope=self.envelope, touch=self.touch
+                self.collection_name, batch, fresh=self.fresh, touch=self.touch, versions=self.history is not None
             )
         if self.history is not None and counts.versions and counts.at is not None:
             history, versions, at = self.history, counts.versions, counts.at

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections import Counter
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -14,8 +14,6 @@ from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
 from pymongo.errors import BulkWriteError, ConnectionFailure
-
-from target_mongo_upsert.changes import content_hash
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
@@ -27,11 +25,25 @@ class BatchWriteError(RuntimeError):
 
 
 @dataclass
+class Batch:
+    """Documents to write by key (`_id`), with their content hashes."""
+
+    documents: dict[Any, dict[str, Any]] = field(default_factory=dict)
+    hashes: dict[Any, str] = field(default_factory=dict)
+
+    def add(self, key: Any, document: dict[str, Any], content_hash: str) -> bool:
+        """Add or replace (the last version of a key in a batch wins); whether the key was there."""
+        there = key in self.documents
+        self.documents[key], self.hashes[key] = document, content_hash
+        return there
+
+
+@dataclass
 class WriteCounts:
     inserted: int = 0
     changed: int = 0  # a new content hash, or a key back after its removal
     unchanged: int = 0  # only last_seen_at and the touched fields written
-    # (key, content hash, document) of every inserted or changed document: the new versions
+    # (key, content hash, document) of every inserted or changed document, when asked for: the new versions
     versions: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     at: dt.datetime | None = None  # the server's time of the write
 
@@ -72,28 +84,21 @@ class MongoWriter:
         return now if now.tzinfo else now.replace(tzinfo=dt.UTC)
 
     def upsert(
-        self,
-        collection: str,
-        documents: dict[Any, dict[str, Any]],
-        *,
-        fresh: bool = False,
-        envelope: AbstractSet[str] = frozenset(),
-        touch: tuple[str, ...] = (),
+        self, collection: str, batch: Batch, *, fresh: bool = False, touch: tuple[str, ...] = (), versions: bool = False
     ) -> WriteCounts:
-        """Write `documents` (by `_id`) in one unordered bulk_write, by what each is to the stored one:
-        a new key is inserted whole; changed content (another `content_hash`) replaces the document,
-        keeping `first_seen_at`; unchanged content only gets `last_seen_at` and the `touch` fields.
-        One indexed lookup per batch decides. For a collection that was empty when the run began
-        (`fresh`) it is skipped: a key stored after all comes back as a duplicate-key error and is
-        looked up then."""
+        """Write the batch (by `_id`) in one unordered bulk_write, by what each document is to the stored
+        one: a new key is inserted whole; changed content (another `content_hash`) replaces the
+        document, keeping `first_seen_at`; unchanged content only gets `last_seen_at` and the `touch`
+        fields. One indexed lookup per batch decides. For a collection that was empty when the run
+        began (`fresh`) it is skipped: a key stored after all comes back as a duplicate-key error and
+        is looked up then. `versions`: list the new versions in the counts (for a history)."""
         target = self.database[collection]
-        hashes = {key: content_hash(doc, envelope) for key, doc in documents.items()}
 
         def write() -> WriteCounts:
-            stored = {} if fresh else _stored(target, list(documents))
-            return _write(target, documents, hashes, stored, touch, self.server_now())
+            stored = {} if fresh else _stored(target, list(batch.documents))
+            return _write(target, batch, stored, touch, self.server_now(), versions=versions)
 
-        return self.retrying(write, f"upsert of {len(documents)} documents into {collection}")
+        return self.retrying(write, f"upsert of {len(batch.documents)} documents into {collection}")
 
 
 def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, dict[str, Any]]:
@@ -126,15 +131,17 @@ def _operation(
 
 def _write(
     target: Collection[dict[str, Any]],
-    documents: dict[Any, dict[str, Any]],
-    hashes: dict[Any, str],
+    batch: Batch,
     stored: dict[Any, dict[str, Any]],
     touch: tuple[str, ...],
     now: dt.datetime,
+    *,
+    versions: bool,
 ) -> WriteCounts:
     """Write every document by its kind; a key another writer inserted meanwhile (duplicate key on
     an insert) is looked up and written again."""
     counts = WriteCounts(at=now)
+    documents, hashes = batch.documents, batch.hashes
     pending = list(documents)
     while pending:
         planned = [_operation(key, documents[key], hashes[key], stored.get(key), touch, now) for key in pending]
@@ -145,7 +152,7 @@ def _write(
             errors = err.details.get("writeErrors") or []
             failed = {e["index"] for e in errors}
             written = [(pending[i], kind) for i, (kind, _) in enumerate(planned) if i not in failed]
-            _count(counts, written, documents, hashes)
+            _count(counts, written, batch if versions else None)
             # A duplicate key on an insert is a race when the key turns out stored (another writer
             # inserted it meanwhile): it is written again. Anything else fails the batch.
             inserts = [e for e in errors if e.get("code") == DUPLICATE_KEY and planned[e["index"]][0] == "inserted"]
@@ -162,15 +169,20 @@ def _write(
             pending = [pending[e["index"]] for e in raced]
             stored.update(found)
             continue
-        _count(counts, [(pending[i], kind) for i, (kind, _) in enumerate(planned)], documents, hashes)
+        _count(
+            counts, [(key, kind) for key, (kind, _) in zip(pending, planned, strict=True)], batch if versions else None
+        )
         break
     return counts
 
 
-def _count(
-    counts: WriteCounts, written: list[tuple[Any, str]], documents: dict[Any, dict[str, Any]], hashes: dict[Any, str]
-) -> None:
-    for key, kind in written:
-        setattr(counts, kind, getattr(counts, kind) + 1)
-        if kind != "unchanged":
-            counts.versions.append((key, hashes[key], documents[key]))
+def _count(counts: WriteCounts, written: list[tuple[Any, str]], batch: Batch | None) -> None:
+    """Add the written documents to the counts by kind; with `batch`, list the new versions."""
+    kinds = Counter(kind for _, kind in written)
+    counts.inserted += kinds["inserted"]
+    counts.changed += kinds["changed"]
+    counts.unchanged += kinds["unchanged"]
+    if batch is not None:
+        counts.versions += [
+            (key, batch.hashes[key], batch.documents[key]) for key, kind in written if kind != "unchanged"
+        ]
