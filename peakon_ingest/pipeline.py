@@ -28,6 +28,7 @@ from typing import IO, Any
 import msgspec
 from tap_peakon.private_files import write_private
 
+from peakon_ingest.child_exits import ChildExits
 from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
 
@@ -158,10 +159,13 @@ class Pipeline:
         self.structured = log_format == "json"
         self.log_level = log_level
         self._stop = threading.Event()
+        self._exits: ChildExits | None = None
 
     def request_stop(self) -> None:
         """Ask the run to stop: the tap ends after its current page, the target commits what it has."""
         self._stop.set()
+        if self._exits is not None:
+            self._exits.wake()
 
     def run(self) -> PipelineResult:
         with private_dir() as work:
@@ -247,23 +251,27 @@ class Pipeline:
         last_beat = time.monotonic()
         signalled = False
         last = target or tap
-        while last.poll() is None or tap.poll() is None:
-            if self._stop.is_set() and not signalled:
-                signalled = result.interrupted = True
-                log.warning("stopping: the tap ends its current page, the target commits it and saves state")
-                if tap.poll() is None:
-                    tap.send_signal(signal.SIGTERM)
-            if target is not None and target.poll() is not None and tap.poll() is None:
-                tap.kill()  # the target failed: nothing would read the tap's output
-            if time.monotonic() - last_beat > self.heartbeat_seconds:
-                last_beat = time.monotonic()
-                try:
-                    self.heartbeat()
-                except Exception as err:  # noqa: BLE001 - a missed renewal must not kill the run
-                    log.warning("could not renew the run lock (%s); the run goes on", type(err).__name__)
-            # Returns as soon as the child exits: a run never waits out a whole tick.
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                (last if last.poll() is None else tap).wait(timeout=0.1)
+        self._exits = exits = ChildExits([tap] if target is None else [tap, target])
+        try:
+            while last.poll() is None or tap.poll() is None:
+                if self._stop.is_set() and not signalled:
+                    signalled = result.interrupted = True
+                    log.warning("stopping: the tap ends its current page, the target commits it and saves state")
+                    if tap.poll() is None:
+                        tap.send_signal(signal.SIGTERM)
+                if target is not None and target.poll() is not None and tap.poll() is None:
+                    tap.kill()  # the target failed: nothing would read the tap's output
+                if time.monotonic() - last_beat > self.heartbeat_seconds:
+                    last_beat = time.monotonic()
+                    try:
+                        self.heartbeat()
+                    except Exception as err:  # noqa: BLE001 - a missed renewal must not kill the run
+                        log.warning("could not renew the run lock (%s); the run goes on", type(err).__name__)
+                # Returns as soon as a child exits or a stop is asked for: no tick to wait out.
+                exits.wait(last_beat + self.heartbeat_seconds - time.monotonic())
+        finally:
+            self._exits = None
+            exits.close()
         result.tap_exit = tap.returncode
         result.target_exit = None if target is None else target.returncode
 
