@@ -8,6 +8,7 @@ goes on and counts it.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 import json
 from collections.abc import Collection
@@ -20,6 +21,7 @@ from target_mongo_upsert.changes import content_json
 REJECTED_COLLECTION = "rejected_records"
 MAX_DEPTH = 100  # MongoDB's limit on nested documents and arrays
 NOT_JSON = "it holds a value that is not JSON"
+CONTAINERS = (dict, list)  # a tuple: isinstance takes it faster than `dict | list`
 
 
 def depth(value: Any) -> int:
@@ -43,13 +45,22 @@ def reason(key: Any, record: dict[str, Any], content: bytes | None, envelope: Co
     unless a rule here names the cause)."""
     if isinstance(key, bool) or not isinstance(key, int | str):
         return f"its key is {type(key).__name__}, not an integer or a string"
-    for name in record:
+    names = _names_problem(tuple(record))
+    if names is not None:
+        return names
+    if too_deep(record, content, envelope):
+        return f"nested deeper than {MAX_DEPTH} levels"
+    return None
+
+
+@functools.lru_cache(maxsize=1024)
+def _names_problem(names: tuple[str, ...]) -> str | None:
+    """What MongoDB refuses in these top-level names, or None (a stream's records share a few name lists)."""
+    for name in names:
         if name.startswith("$"):
             return f"top-level field {name!r} starts with $"
         if "." in name:
             return f"top-level field {name!r} contains a dot"
-    if too_deep(record, content, envelope):
-        return f"nested deeper than {MAX_DEPTH} levels"
     return None
 
 
@@ -63,7 +74,7 @@ def too_deep(record: dict[str, Any], content: bytes | None, envelope: Collection
     brackets = content.count(b"{") + content.count(b"[")
     for name in envelope:
         value = record.get(name)
-        if isinstance(value, dict | list):
+        if isinstance(value, CONTAINERS):
             text = content_json({name: value}, ())
             if text is None:
                 return depth(record) > MAX_DEPTH
