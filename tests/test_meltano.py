@@ -19,7 +19,7 @@ from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from pymongo import MongoClient
 
 from peakon_ingest.meltano_project import render
-from peakon_ingest.plugin_settings import TABLE
+from peakon_ingest.plugin_settings import SCHEMAS_FILE, TABLE, render_schemas
 from tests.cli.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,6 +48,13 @@ def meltano() -> str:
     if not path:
         pytest.fail("meltano not found: run the suite with `make test` (it installs Meltano) or set MELTANO_BIN")
     return path
+
+
+def test_the_cli_s_copy_of_the_plugin_schemas_is_generated_from_the_plugins() -> None:
+    committed = (ROOT / "peakon_ingest" / SCHEMAS_FILE).read_text()
+    assert committed == render_schemas(), (
+        f"peakon_ingest/{SCHEMAS_FILE} is stale: python -m peakon_ingest.plugin_settings > peakon_ingest/{SCHEMAS_FILE}"
+    )
 
 
 def test_meltano_yml_is_generated_from_the_plugins_and_the_table(meltano: str) -> None:
