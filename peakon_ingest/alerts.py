@@ -10,7 +10,6 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-import requests
 from pymongo.database import Database
 
 from peakon_ingest.health import failed, last_finished
@@ -47,6 +46,8 @@ def after_run(db: Database[dict[str, Any]], settings: Settings, run: dict[str, A
     if not failed(run) and not recovered:
         return
     outcome: dict[str, Any] = {"sent": True, "recovered": recovered}
+    import requests  # noqa: PLC0415 - here: most runs send nothing, and every CLI start would pay the import
+
     try:
         reply = requests.post(settings.alert_webhook_url.get_secret_value(), json=payload(run, recovered=recovered),
                               timeout=TIMEOUT)  # fmt: skip

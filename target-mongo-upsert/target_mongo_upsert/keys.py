@@ -23,11 +23,18 @@ class KeyRule:
             # No declared key: the record's content is its identity, so replays stay idempotent.
             canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
             return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+        if len(self.key_properties) == 1:  # nearly every stream: the value itself
+            value = record.get(self.key_properties[0])
+            if value is None:
+                raise self._missing(self.key_properties[0], position)
+            return value
         values = []
         for prop in self.key_properties:
             value = record.get(prop)
             if value is None:
-                msg = f"stream {self.stream}: record {position} has no value for key property {prop!r}"
-                raise RecordKeyError(msg)
+                raise self._missing(prop, position)
             values.append(value)
-        return values[0] if len(values) == 1 else "::".join(str(v) for v in values)
+        return "::".join(str(v) for v in values)
+
+    def _missing(self, prop: str, position: int) -> RecordKeyError:
+        return RecordKeyError(f"stream {self.stream}: record {position} has no value for key property {prop!r}")
