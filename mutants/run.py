@@ -114,6 +114,13 @@ MUTATIONS = (
         ("tap-peakon/tests/test_redaction.py",),
     ),
     Mutation(
+        "page files made from the page's bytes despite privacy rules",
+        "tap-peakon/tap_peakon/streams.py",
+        "self.writing_lines = not self.peakon.privacy.touches(self.name)",
+        "self.writing_lines = True",
+        ("tap-peakon/tests/test_redaction.py",),
+    ),
+    Mutation(
         "hash mode removes instead",
         "tap-peakon/tap_peakon/privacy.py",
         'if self.mode == "remove":',

@@ -1,6 +1,6 @@
 """Singer BATCH files for the answers export: one JSONL file per API page.
 
-A page is decoded once, stamped with its keys, and written whole; the target loads the file whole.
+A page is written whole (its lines made by page_lines), and the target loads the file whole.
 This skips the per-record Singer steps (message framing, selection, type conformance) that cost
 several times the real work on a multi-million-answer export.
 """
@@ -47,10 +47,12 @@ def wait_for_room(config: BatchConfig, stream: str, max_pending: int, poll: floa
         time.sleep(poll)
 
 
-def write_batch(
-    config: BatchConfig, stream: str, records: list[dict[str, Any]]
-) -> tuple[BaseBatchFileEncoding, list[str]]:
-    """Write `records` as one JSONL file (gzip if configured); return the encoding and manifest."""
+def encode_lines(records: list[dict[str, Any]]) -> bytes:
+    return ENCODER.encode_lines(records)
+
+
+def write_batch(config: BatchConfig, stream: str, payload: bytes) -> tuple[BaseBatchFileEncoding, list[str]]:
+    """Write `payload` (JSONL) as one file (gzip if configured); return the encoding and manifest."""
     root = local_root(config)
     if root is None or config.encoding.format != "jsonl":
         msg = "batch_config: tap-peakon writes jsonl batches to a local file:// root only"
@@ -58,7 +60,6 @@ def write_batch(
     root.mkdir(parents=True, exist_ok=True)
     gzipped = config.encoding.compression == "gzip"
     path = root / f"{config.storage.prefix or ''}{stream}-{uuid.uuid4().hex}.jsonl{'.gz' if gzipped else ''}"
-    payload = ENCODER.encode_lines(records)
     if gzipped:
         payload = gzip.compress(payload, compresslevel=1)
     write_private(path, payload)  # answers carry personal data

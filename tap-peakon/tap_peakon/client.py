@@ -31,6 +31,8 @@ if TYPE_CHECKING:
     from tap_peakon.tap import TapPeakon
 
 
+# The fields the tap adds to every record, after the API's own (envelope() fills them).
+ENVELOPE_FIELDS = ("fetched_at", "run_id", "endpoint", "source_url")
 RequestFunc = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
 
 
@@ -138,9 +140,13 @@ class PeakonStream(RESTStream[str | None]):
             msg = f"HTTP {response.status_code} from {where}"  # never the body: it may hold anything
             raise FatalAPIError(msg)
         try:
-            document(response)
+            self.check_body(response)
         except UnparseableBodyError as err:
             raise RetriableAPIError(str(err), response) from None
+
+    def check_body(self, response: requests.Response) -> None:
+        """Raise UnparseableBodyError unless the body is what `parse_response` can read (decoded once)."""
+        document(response)
 
     # Requests already retried after a re-authentication: a second 401 for one of them is fatal.
     _reauthenticated: ClassVar[WeakSet[requests.PreparedRequest]] = WeakSet()
@@ -214,27 +220,32 @@ class PeakonStream(RESTStream[str | None]):
             raise FatalAPIError(msg)
         return data
 
+    def note_page(self, response: requests.Response, records: int) -> None:
+        page = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
+        self.logger.info("%s page %d: %d records in %.2fs", self.name, page, records, response.elapsed.total_seconds())
+
+    def envelope(self, response: requests.Response) -> dict[str, Any]:
+        """The fields every record of this response gets: when, by which run and from where it was read."""
+        values = (dt.datetime.now(dt.UTC).isoformat(), self.peakon.run_id, self.name, response.url)
+        return dict(zip(ENVELOPE_FIELDS, values, strict=True))
+
+    def enveloped(self, item: Any, envelope: dict[str, Any]) -> dict[str, Any] | None:
+        """The item with its envelope, or None (logged) when it is not a JSON:API resource."""
+        if not isinstance(item, dict):  # say so rather than drop it quietly
+            self.logger.warning("%s: skipped a data item that is not an object (%s)", self.name, type(item).__name__)
+            return None
+        item.update(envelope)
+        return item
+
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
         items = self.items(response)
-        page = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
-        self.logger.info(
-            "%s page %d: %d records in %.2fs", self.name, page, len(items), response.elapsed.total_seconds()
-        )
-        envelope = {
-            "fetched_at": dt.datetime.now(dt.UTC).isoformat(),
-            "run_id": self.peakon.run_id,
-            "endpoint": self.name,
-            "source_url": response.url,
-        }
+        self.note_page(response, len(items))
+        envelope = self.envelope(response)
         for item in items:
-            if not isinstance(item, dict):  # not a JSON:API resource: say so rather than drop it quietly
-                self.logger.warning(
-                    "%s: skipped a data item that is not an object (%s)", self.name, type(item).__name__
-                )
-                continue
-            item.update(envelope)
-            yield item
+            record = self.enveloped(item, envelope)
+            if record is not None:
+                yield record
 
     @override
     def post_process(self, row: dict[str, Any], context: Context | None = None) -> dict[str, Any] | None:

@@ -1,26 +1,88 @@
-"""Decoding a response body once, and sharing it between validation, paging and parsing."""
+"""Decoding a response body once, and sharing it between validation, paging and parsing.
+
+Three views of a body, each made on first use: the whole document; its outline (item ids, links,
+meta: what paging needs); its items as bytes (page_lines). A page of answers is never decoded whole.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
 import msgspec
 import requests
 
-_decoded: WeakKeyDictionary[requests.Response, Any] = WeakKeyDictionary()
+from tap_peakon.page_lines import raw_items
+
+T = TypeVar("T")
 
 
 class UnparseableBodyError(ValueError):
     pass
 
 
-def document(response: requests.Response) -> Any:
-    """The response's JSON document, decoded on first use (msgspec: the fastest decoder we have)."""
-    if response not in _decoded:
+class Outline(NamedTuple):
+    """What paging needs of a page: its items' ids (as text: a server may send 7 or "7"), links, meta."""
+
+    ids: frozenset[str]
+    links: Any
+    meta: Any
+
+
+class _Item(msgspec.Struct):
+    id: Any = None
+
+
+class _Outline(msgspec.Struct):
+    data: list[_Item] | None = None
+    links: Any = None
+    meta: Any = None
+
+
+_outline_decoder = msgspec.json.Decoder(_Outline)
+_views: dict[str, WeakKeyDictionary[requests.Response, Any]] = {}
+
+
+def _view(response: requests.Response, name: str, make: Callable[[bytes], T]) -> T:
+    """`make(body)`, once per response; a body that is not JSON is an UnparseableBodyError."""
+    views = _views.setdefault(name, WeakKeyDictionary())
+    if response not in views:
         try:
-            _decoded[response] = msgspec.json.decode(response.content)
+            views[response] = make(response.content)
         except msgspec.DecodeError as err:
             msg = f"could not parse the JSON body of {response.url}: {err}"
             raise UnparseableBodyError(msg) from None
-    return _decoded[response]
+    result: T = views[response]
+    return result
+
+
+def document(response: requests.Response) -> Any:
+    """The response's JSON document (msgspec: the fastest decoder we have)."""
+    return _view(response, "document", msgspec.json.decode)
+
+
+def items_as_bytes(response: requests.Response) -> list[msgspec.Raw] | None:
+    """The page's items, each as its bytes; None when the body is not a JSON:API page."""
+    return _view(response, "items", raw_items)
+
+
+def outline(response: requests.Response) -> Outline:
+    """The page's outline, from the decoded document when there is one, else read on its own (which
+    skips the items' other fields)."""
+    views = _views.get("document")
+    if views is None or response not in views:
+        try:
+            light = _view(response, "outline", _outline_decoder.decode)
+        except UnparseableBodyError:
+            light = None  # not this shape (an item that is no object): the whole document says
+        if light is not None:
+            ids = frozenset(str(item.id) for item in light.data or () if item.id is not None)
+            return Outline(ids, light.links, light.meta)
+    doc = document(response)
+    if not isinstance(doc, dict):
+        return Outline(frozenset(), None, None)
+    data = doc.get("data")
+    items = data if isinstance(data, list) else ()
+    ids = frozenset(str(item.get("id")) for item in items if isinstance(item, dict) and item.get("id") is not None)
+    return Outline(ids, doc.get("links"), doc.get("meta"))

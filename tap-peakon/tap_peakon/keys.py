@@ -21,14 +21,23 @@ def stable_hash(item: Any) -> str:
     return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
 
 
+ANSWER_KEY_FIELD = "answerId"  # the attribute an answer's key comes from
+
+
 def answer_key(item: dict[str, Any]) -> Any:
-    answer_id = (item.get("attributes") or {}).get("answerId")
-    for candidate in (answer_id, item.get("id")):
+    attributes = item.get("attributes")
+    answer_id = attributes.get(ANSWER_KEY_FIELD) if isinstance(attributes, dict) else None
+    return answer_key_of(answer_id, item.get("id"))
+
+
+def answer_key_of(answer_id: Any, item_id: Any) -> Any:
+    """The first of `answerId` and `id` that is an integer (or a string of one), else `id` as sent."""
+    for candidate in (answer_id, item_id):
         if candidate is not None:
             parsed = as_int_or_self(candidate)
             if isinstance(parsed, int):
                 return parsed
-    return item.get("id")
+    return item_id
 
 
 def score_key(prefix: str, item: dict[str, Any]) -> str:

@@ -8,7 +8,7 @@ from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 import requests
 from singer_sdk.pagination import BaseAPIPaginator
 
-from tap_peakon.documents import document
+from tap_peakon.documents import outline
 
 
 class PaginationLoopError(RuntimeError):
@@ -54,20 +54,14 @@ def with_page_number(url: str, number: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, urlencode(query), ""))
 
 
-def next_from_meta(doc: Any, request_url: str) -> str | None:
-    page = ((doc.get("meta") or {}).get("page") or {}) if isinstance(doc, dict) else {}
+def next_from_meta(meta: Any, request_url: str) -> str | None:
+    page = meta.get("page") if isinstance(meta, dict) else None
+    if not isinstance(page, dict):
+        return None
     number, total = page.get("number"), page.get("total")
     if isinstance(number, int) and isinstance(total, int) and number < total:
         return with_page_number(request_url, number + 1)
     return None
-
-
-def item_ids(doc: Any) -> frozenset[str]:
-    """The ids of a page's items (as text: a server may send 7 or "7")."""
-    data = doc.get("data") if isinstance(doc, dict) else None
-    if not isinstance(data, list):
-        return frozenset()
-    return frozenset(str(item.get("id")) for item in data if isinstance(item, dict) and item.get("id") is not None)
 
 
 class PeakonPaginator(BaseAPIPaginator[str | None]):
@@ -87,17 +81,17 @@ class PeakonPaginator(BaseAPIPaginator[str | None]):
     def get_next(self, response: requests.Response) -> str | None:
         current = canonical(response.url)
         self._seen.add(current)
-        doc = document(response)
-        ids, previous = item_ids(doc), self._previous_ids
+        page = outline(response)
+        ids, previous = page.ids, self._previous_ids
         self._previous_ids = ids
         if ids and ids <= previous:
             return None  # nothing new on this page: the server has nothing more yet
-        links = doc.get("links") if isinstance(doc, dict) else None
+        links = page.links
         link = links.get("next") if isinstance(links, dict) else None
         if isinstance(link, str) and link:
             next_url: str | None = resolve_link(link, response.url, self._base_url)
         elif links is None or "next" not in links:
-            next_url = next_from_meta(doc, response.url)
+            next_url = next_from_meta(page.meta, response.url)
         else:
             next_url = None
         if next_url is None or canonical(next_url) == current:

@@ -72,11 +72,14 @@ class Privacy:
             raise ValueError("redact_key: required to make pseudonyms")
         return PREFIX + hmac.new(self.key, str(value).encode(), hashlib.sha256).hexdigest()
 
+    def touches(self, stream: str) -> bool:
+        """Whether any rule may change this stream's records."""
+        return bool(self.redacted) or (self.pseudonymize_ids and bool(self.identifiers.get(stream)))
+
     def apply(self, stream: str, record: dict[str, Any]) -> dict[str, Any]:
         """`record` with its personal data redacted or pseudonymized, in place."""
-        identifiers = self.identifiers.get(stream, []) if self.pseudonymize_ids else []
-        if self.redacted or identifiers:
-            self._walk(record, (), identifiers)
+        if self.touches(stream):
+            self._walk(record, (), self.identifiers.get(stream, []) if self.pseudonymize_ids else [])
         return record
 
     def _walk(self, node: dict[str, Any], path: tuple[str, ...], identifiers: list[Pattern]) -> None:

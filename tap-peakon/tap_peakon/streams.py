@@ -5,11 +5,13 @@ from __future__ import annotations
 import csv
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from functools import cached_property
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
+import msgspec
 import requests
 from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError
@@ -18,11 +20,12 @@ from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
-from tap_peakon.batches import chunks, wait_for_room, write_batch
-from tap_peakon.client import PeakonStream
-from tap_peakon.documents import document
+from tap_peakon.batches import chunks, encode_lines, wait_for_room, write_batch
+from tap_peakon.client import ENVELOPE_FIELDS, PeakonStream
+from tap_peakon.documents import UnparseableBodyError, document, items_as_bytes
 from tap_peakon.error_policy import POLICY, Action
-from tap_peakon.keys import answer_key, as_int_or_self, score_key
+from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
+from tap_peakon.page_lines import ItemLines, envelope_bytes, line
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -38,6 +41,9 @@ def is_bookmark(key: Any) -> bool:
     """Whether an answer's key can be a bookmark: an integer (answer ids are)."""
     return isinstance(key, int) and not isinstance(key, bool)
 
+
+# In page-file mode a record is its key and its line: {"_id": key, LINE: JSONL bytes}.
+LINE = "line"
 
 # The largest `per_page` Peakon accepts for /employees: a run reads them in as few requests as it can.
 EMPLOYEES_PER_PAGE = 10_000
@@ -70,10 +76,60 @@ class AnswersExportStream(PeakonStream):
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:
-        key = answer_key(item)
+        return self.reached(answer_key(item))
+
+    def reached(self, key: Any) -> Any:
+        """Note how far the export has gone (the largest answer key), and return the key."""
         if is_bookmark(key) and key > (self.stats.answers_reached or 0):
             self.stats.answers_reached = key
         return key
+
+    # -- page files: lines made from the page's bytes (page_lines) -------------------------------
+    # Set while get_batches runs and no privacy rule touches answers: records are then LINE records.
+    writing_lines = False
+
+    @cached_property
+    def item_lines(self) -> ItemLines:
+        top, attributes = self.described
+        wire = top - {*ENVELOPE_FIELDS, *self.primary_keys}  # an item sent with any of these is decoded
+        return ItemLines(wire, attributes, ANSWER_KEY_FIELD)
+
+    @override
+    def check_body(self, response: requests.Response) -> None:
+        if self.writing_lines:
+            items_as_bytes(response)
+        else:
+            super().check_body(response)
+
+    @override
+    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
+        items = items_as_bytes(response) if self.writing_lines and self.action(response) is not Action.IGNORE else None
+        if not self.writing_lines or items is None:  # not a page of items: the decoded path says why
+            records = super().parse_response(response)
+            yield from (self.line_record(row) for row in records) if self.writing_lines else records
+            return
+        self.note_page(response, len(items))
+        envelope = self.envelope(response)
+        appended = envelope_bytes(envelope)
+        for item in items:
+            parts = self.item_lines.key_parts(item)
+            if parts is not None:
+                key = self.reached(answer_key_of(*parts))
+                yield {"_id": key, LINE: line(item, appended, key)}
+                continue
+            # A field the schema does not describe (drift), or not an object: decoded and shaped.
+            try:
+                decoded = msgspec.json.decode(item)
+            except msgspec.DecodeError as err:
+                raise UnparseableBodyError(f"could not parse an item of {response.url}: {err}") from None
+            record = self.enveloped(decoded, envelope)
+            if record is not None:
+                yield self.line_record(record)
+
+    def line_record(self, row: dict[str, Any]) -> dict[str, Any]:
+        """A decoded record shaped (post_process) and encoded as its page-file line."""
+        shaped = self.post_process(row) or row
+        return {"_id": shaped["_id"], LINE: encode_lines([shaped])}
 
     # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
     # object or a list (a broken server's) would crash that comparison and stall every later run. It
@@ -90,11 +146,16 @@ class AnswersExportStream(PeakonStream):
         """One file per page of answers; the bookmark moves to the page's last answer as it is sent."""
         state = self.get_context_state(context)
         max_pending = int(self.config.get("batch_max_pending_files") or 0)
+        self.writing_lines = not self.peakon.privacy.touches(self.name)
         for page in chunks(self.get_records(context), int(self.config["per_page"])):
-            records = [self.post_process(row, context) or row for row in page]
+            if self.writing_lines:
+                rows, payload = page, b"".join(row[LINE] for row in page)
+            else:
+                rows = [self.post_process(row, context) or row for row in page]
+                payload = encode_lines(rows)
             wait_for_room(batch_config, self.name, max_pending)
-            yield write_batch(batch_config, self.name, records)
-            keys = [row["_id"] for row in page if is_bookmark(row["_id"])]
+            yield write_batch(batch_config, self.name, payload)
+            keys = [row["_id"] for row in rows if is_bookmark(row["_id"])]
             if keys:  # the page's last usable key (a record keyed by anything else moves no bookmark)
                 state["replication_key"] = self.replication_key
                 state["replication_key_value"] = keys[-1]
