@@ -95,8 +95,8 @@ MUTATIONS = (
     Mutation(
         "answers bookmark ahead of the page written",
         "tap-peakon/tap_peakon/streams.py",
-        'state["replication_key_value"] = keys[-1]',
-        'state["replication_key_value"] = keys[-1] + 1_000',
+        'state["replication_key_value"] = last',
+        'state["replication_key_value"] = last + 1_000',
         ("tap-peakon/tests/test_streams_live.py", "-k", "batch_mode_writes"),
     ),
     Mutation(

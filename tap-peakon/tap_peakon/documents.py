@@ -13,7 +13,7 @@ from weakref import WeakKeyDictionary
 import msgspec
 import requests
 
-from tap_peakon.page_lines import raw_items
+from tap_peakon.page_lines import RawPage, raw_items
 
 T = TypeVar("T")
 
@@ -42,6 +42,7 @@ class _Outline(msgspec.Struct):
 
 _outline_decoder = msgspec.json.Decoder(_Outline)
 _views: dict[str, WeakKeyDictionary[requests.Response, Any]] = {}
+_kept: WeakKeyDictionary[requests.Response, Outline] = WeakKeyDictionary()
 
 
 def _view(response: requests.Response, name: str, make: Callable[[bytes], T]) -> T:
@@ -62,16 +63,22 @@ def document(response: requests.Response) -> Any:
     return _view(response, "document", msgspec.json.decode)
 
 
-def items_as_bytes(response: requests.Response) -> list[msgspec.Raw] | None:
-    """The page's items, each as its bytes; None when the body is not a JSON:API page."""
+def items_as_bytes(response: requests.Response) -> RawPage | None:
+    """The page's items, each as its bytes, with its links and meta; None when the body is not a JSON:API page."""
     return _view(response, "items", raw_items)
 
 
+def keep_outline(response: requests.Response, page: Outline) -> None:
+    """The outline of a page its reader went through item by item: paging then reads nothing again."""
+    _kept[response] = page
+
+
 def outline(response: requests.Response) -> Outline:
-    """The page's outline, from the decoded document when there is one, else read on its own (which
-    skips the items' other fields)."""
-    views = _views.get("document")
-    if views is None or response not in views:
+    """The page's outline: kept by its reader, or from the decoded document, or read on its own
+    (which skips the items' other fields)."""
+    if response in _kept:
+        return _kept[response]
+    if response not in _views.get("document", ()):
         try:
             light = _view(response, "outline", _outline_decoder.decode)
         except UnparseableBodyError:

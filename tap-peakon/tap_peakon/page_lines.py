@@ -18,21 +18,23 @@ import msgspec
 _encoder = msgspec.json.Encoder()
 
 
-class _Page(msgspec.Struct):
-    """A JSON:API document's items, each left as its bytes (other members are skipped)."""
+class RawPage(msgspec.Struct):
+    """A JSON:API document's items, each left as its bytes, with its links and meta (other members skipped)."""
 
     data: list[msgspec.Raw]
+    links: Any = None
+    meta: Any = None
 
 
-_page_decoder = msgspec.json.Decoder(_Page)
+_page_decoder = msgspec.json.Decoder(RawPage)
 
 
-def raw_items(body: bytes) -> list[msgspec.Raw] | None:
+def raw_items(body: bytes) -> RawPage | None:
     """The page's items as their bytes; None when the body is not an object with a `data` array
     (the decoded path says what is wrong). Raises msgspec.DecodeError when it is not JSON. An item's
     values are only skimmed here; `ItemLines.key_parts` or the decoded path checks them all."""
     try:
-        return _page_decoder.decode(body).data
+        return _page_decoder.decode(body)
     except msgspec.ValidationError:
         return None
 

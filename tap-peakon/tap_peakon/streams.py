@@ -22,7 +22,7 @@ from typing_extensions import override
 
 from tap_peakon.batches import chunks, encode_lines, wait_for_room, write_batch
 from tap_peakon.client import ENVELOPE_FIELDS, PeakonStream
-from tap_peakon.documents import UnparseableBodyError, document, items_as_bytes
+from tap_peakon.documents import Outline, UnparseableBodyError, document, items_as_bytes, keep_outline
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
@@ -103,18 +103,24 @@ class AnswersExportStream(PeakonStream):
 
     @override
     def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        items = items_as_bytes(response) if self.writing_lines and self.action(response) is not Action.IGNORE else None
-        if not self.writing_lines or items is None:  # not a page of items: the decoded path says why
+        page = items_as_bytes(response) if self.writing_lines and self.action(response) is not Action.IGNORE else None
+        if page is None:  # records, or not a page of items (the decoded path says why)
             records = super().parse_response(response)
             yield from (self.line_record(row) for row in records) if self.writing_lines else records
             return
-        self.note_page(response, len(items))
+        self.note_page(response, len(page.data))
         envelope = self.envelope(response)
         appended = envelope_bytes(envelope)
-        for item in items:
+        ids: list[Any] = []  # for paging, which then needs no pass of its own
+        furthest = 0
+        for item in page.data:
             parts = self.item_lines.key_parts(item)
             if parts is not None:
-                key = self.reached(answer_key_of(*parts))
+                answer_id, item_id = parts
+                key = answer_id if type(answer_id) is int else answer_key_of(answer_id, item_id)
+                if type(key) is int and key > furthest:  # is_bookmark, inline: once per answer
+                    furthest = key
+                ids.append(item_id)
                 yield {"_id": key, LINE: line(item, appended, key)}
                 continue
             # A field the schema does not describe (drift), or not an object: decoded and shaped.
@@ -124,7 +130,10 @@ class AnswersExportStream(PeakonStream):
                 raise UnparseableBodyError(f"could not parse an item of {response.url}: {err}") from None
             record = self.enveloped(decoded, envelope)
             if record is not None:
+                ids.append(record.get("id"))
                 yield self.line_record(record)
+        self.reached(furthest)
+        keep_outline(response, Outline(frozenset(str(i) for i in ids if i is not None), page.links, page.meta))
 
     def line_record(self, row: dict[str, Any]) -> dict[str, Any]:
         """A decoded record shaped (post_process) and encoded as its page-file line."""
@@ -155,10 +164,11 @@ class AnswersExportStream(PeakonStream):
                 payload = encode_lines(rows)
             wait_for_room(batch_config, self.name, max_pending)
             yield write_batch(batch_config, self.name, payload)
-            keys = [row["_id"] for row in rows if is_bookmark(row["_id"])]
-            if keys:  # the page's last usable key (a record keyed by anything else moves no bookmark)
+            # The page's last usable key: a record keyed by anything else moves no bookmark.
+            last = next((row["_id"] for row in reversed(rows) if is_bookmark(row["_id"])), None)
+            if last is not None:
                 state["replication_key"] = self.replication_key
-                state["replication_key_value"] = keys[-1]
+                state["replication_key_value"] = last
 
 
 class EmployeesStream(PeakonStream):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import email.utils
 import json
 
@@ -9,11 +10,13 @@ import pytest
 import requests
 import requests_mock
 from tap_peakon.auth import AuthenticationError, exchange_token, extract_token
+from tap_peakon.documents import Outline, outline
 from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
 from tap_peakon.keys import answer_key, score_key, stable_hash
 from tap_peakon.pagination import PaginationLoopError, PeakonPaginator, resolve_link
 from tap_peakon.rate_limit import HourlyLimiter
-from tap_peakon.streams import ScoresByDriverStream, ScoresContextsStream
+from tap_peakon.streams import AnswersExportStream, ScoresByDriverStream, ScoresContextsStream
+from tap_peakon.tap import TapPeakon
 
 BASE = "https://acme.peakon.com/api/v1"
 
@@ -172,3 +175,21 @@ def test_paging_fails_on_a_link_back_to_an_earlier_page() -> None:
     paginator.get_next(page(first, [1], second))
     with pytest.raises(PaginationLoopError, match="points back to"):
         paginator.get_next(page(second, [2], first))
+
+
+def test_the_outline_kept_by_the_page_file_pass_is_the_one_paging_reads_itself() -> None:
+    """Page files: the answers' pass over a page keeps its outline for paging (ids, links, meta),
+    which must be what paging would have read: described items, drifted ones, no object, no id."""
+    tap = TapPeakon(config={"app_token": "token", "base_url": BASE}, setup_mapper=True)
+    answers = tap.streams["answers_export"]
+    assert isinstance(answers, AnswersExportStream)
+    answers.writing_lines = True
+    items = [{"id": "1", "attributes": {"answerId": 1}}, {"id": 2, "surprise": True}, 7, {"type": "x"}, {"id": 3}]
+    body = {"data": items, "links": {"next": f"{BASE}/answers/export?continuation=3"}, "meta": {"page": {"number": 1}}}
+    read, kept = (page(f"{BASE}/answers/export", [], None) for _ in range(2))
+    for response in (read, kept):
+        response._content = json.dumps(body).encode()
+        response.elapsed = dt.timedelta(seconds=1)
+    lines = list(answers.parse_response(kept))
+    assert [line["_id"] for line in lines] == [1, 2, None, 3]
+    assert outline(kept) == outline(read) == Outline(frozenset({"1", "2", "3"}), body["links"], body["meta"])
