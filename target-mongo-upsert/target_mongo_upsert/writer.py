@@ -107,12 +107,22 @@ def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, di
 
 
 def _operation(
-    key: Any, doc: dict[str, Any], new_hash: str, old: dict[str, Any] | None, touch: tuple[str, ...], now: dt.datetime
+    key: Any,
+    doc: dict[str, Any],
+    new_hash: str,
+    old: dict[str, Any] | None,
+    touch: tuple[str, ...],
+    now: dt.datetime,
+    *,
+    in_place: bool,
 ) -> tuple[str, InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]] | UpdateOne]:
     if old is None:
-        return "inserted", InsertOne(
-            {"_id": key, **doc, "content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
-        )
+        fields = {"content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+        if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
+            doc["_id"] = key
+            doc.update(fields)
+            return "inserted", InsertOne(doc)
+        return "inserted", InsertOne({"_id": key, **doc, **fields})
     if old.get("content_hash") == new_hash and old.get("removed_at") is None:
         # $currentDate keeps the date typed on every server ($set of a date is a string on some).
         touched = {field: doc[field] for field in touch if field in doc}
@@ -146,7 +156,11 @@ def _write(
     stamp = now.astimezone(dt.UTC).replace(tzinfo=None)
     pending = list(documents)
     while pending:
-        planned = [_operation(key, documents[key], hashes[key], stored.get(key), touch, stamp) for key in pending]
+        # A new version listed for a history keeps the record as read: its inserts are copies.
+        planned = [
+            _operation(key, documents[key], hashes[key], stored.get(key), touch, stamp, in_place=not versions)
+            for key in pending
+        ]
         operations = [operation for _, operation in planned]
         try:
             target.bulk_write(operations, ordered=False)
