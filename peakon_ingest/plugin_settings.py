@@ -17,6 +17,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
+from tap_peakon.names import ENVELOPE_FIELDS
 
 
 @dataclass(frozen=True)
@@ -58,7 +59,7 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
 # What the operator passes the target for Peakon's collections (the target itself is generic).
 TARGET_EXTRAS: dict[str, Any] = {
     # What differs between two reads of the same item (the tap's envelope): never a change by itself.
-    "envelope_fields": ["fetched_at", "run_id", "endpoint", "source_url"],
+    "envelope_fields": list(ENVELOPE_FIELDS),
     "refreshed_fields": ["run_id"],
     "history": ["employees"],
     "indexes": {

@@ -27,15 +27,16 @@ class CappedSession(requests.Session):
     def send(self, request: requests.PreparedRequest, **kwargs: Any) -> requests.Response:
         kwargs["stream"] = True
         response = super().send(request, **kwargs)
-        body = bytearray()
+        chunks, size = [], 0
         for chunk in response.iter_content(CHUNK_BYTES):  # decompressed as it arrives
-            body += chunk
-            if len(body) > self.max_bytes:
+            chunks.append(chunk)
+            size += len(chunk)
+            if size > self.max_bytes:
                 response.close()
                 path = urlsplit(response.url).path
                 msg = f"the response from {path} is larger than max_response_bytes ({self.max_bytes} bytes)"
                 raise ResponseTooLargeError(msg)
         # requests keeps a read body here; nothing public sets it, and every reader (.content, .json,
         # .text) reads it from there.
-        response._content = bytes(body)  # noqa: SLF001
+        response._content = b"".join(chunks)  # noqa: SLF001 - one copy of a page of several megabytes
         return response

@@ -18,6 +18,7 @@ from singer_sdk.mapper import SameRecordTransform
 from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
+from tap_peakon import names
 from tap_peakon.documents import UnparseableBodyError, document
 from tap_peakon.error_policy import POLICY, Action, Policy, action_for, exponential_wait, parse_retry_after
 from tap_peakon.pagination import PeakonPaginator
@@ -31,8 +32,6 @@ if TYPE_CHECKING:
     from tap_peakon.tap import TapPeakon
 
 
-# The fields the tap adds to every record, after the API's own (envelope() fills them).
-ENVELOPE_FIELDS = ("fetched_at", "run_id", "endpoint", "source_url")
 RequestFunc = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
 
 
@@ -226,8 +225,7 @@ class PeakonStream(RESTStream[str | None]):
 
     def envelope(self, response: requests.Response) -> dict[str, Any]:
         """The fields every record of this response gets: when, by which run and from where it was read."""
-        values = (dt.datetime.now(dt.UTC).isoformat(), self.peakon.run_id, self.name, response.url)
-        return dict(zip(ENVELOPE_FIELDS, values, strict=True))
+        return names.envelope(dt.datetime.now(dt.UTC).isoformat(), self.peakon.run_id, self.name, response.url)
 
     def enveloped(self, item: Any, envelope: dict[str, Any]) -> dict[str, Any] | None:
         """The item with its envelope, or None (logged) when it is not a JSON:API resource."""

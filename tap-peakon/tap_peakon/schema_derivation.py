@@ -11,15 +11,13 @@ import sys
 from pathlib import Path
 from typing import Any
 
+from tap_peakon.names import ENVELOPE_FIELDS
+
 SCHEMA_DIR = Path(__file__).with_name("schemas")
 
-# Fields every record carries besides the API item.
-ENVELOPE: dict[str, Any] = {
-    "fetched_at": {"type": ["string", "null"], "format": "date-time"},
-    "run_id": {"type": ["string", "null"]},
-    "endpoint": {"type": ["string", "null"]},
-    "source_url": {"type": ["string", "null"]},
-}
+# Fields every record carries besides the API item: text, and one a date-time.
+ENVELOPE: dict[str, Any] = {name: {"type": ["string", "null"]} for name in ENVELOPE_FIELDS}
+ENVELOPE["fetched_at"]["format"] = "date-time"
 
 
 def _resolve(spec: dict[str, Any], node: Any) -> Any:

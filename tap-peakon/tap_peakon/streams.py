@@ -21,10 +21,11 @@ from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from typing_extensions import override
 
 from tap_peakon.batches import chunks, encode_lines, wait_for_room, write_batch
-from tap_peakon.client import ENVELOPE_FIELDS, PeakonStream
+from tap_peakon.client import PeakonStream
 from tap_peakon.documents import Outline, UnparseableBodyError, document, items_as_bytes, keep_outline
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
+from tap_peakon.names import ENVELOPE_FIELDS, envelope
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
 
 if TYPE_CHECKING:
@@ -300,8 +301,5 @@ class DriversCatalogStream(Stream):
                 "Id": row["Id"],
                 "Driver": row["Driver"],
                 "SubDriver": row.get("SubDriver") or None,
-                "fetched_at": fetched_at,
-                "run_id": run_id,
-                "endpoint": self.name,
-                "source_url": source,
+                **envelope(fetched_at, run_id, self.name, source),
             }
