@@ -115,14 +115,15 @@ def _operation(
     now: dt.datetime,
     *,
     in_place: bool,
-) -> tuple[str, InsertOne[dict[str, Any]] | ReplaceOne[dict[str, Any]] | UpdateOne]:
+) -> tuple[str, dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]:
+    """What to write for one key, by kind; an insert is its document (see `_send`)."""
     if old is None:
         fields = {"content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
         if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
             doc["_id"] = key
             doc.update(fields)
-            return "inserted", InsertOne(doc)
-        return "inserted", InsertOne({"_id": key, **doc, **fields})
+            return "inserted", doc
+        return "inserted", {"_id": key, **doc, **fields}
     if old.get("content_hash") == new_hash and old.get("removed_at") is None:
         # $currentDate keeps the date typed on every server ($set of a date is a string on some).
         touched = {field: doc[field] for field in touch if field in doc}
@@ -161,9 +162,8 @@ def _write(
             _operation(key, documents[key], hashes[key], stored.get(key), touch, stamp, in_place=not versions)
             for key in pending
         ]
-        operations = [operation for _, operation in planned]
         try:
-            target.bulk_write(operations, ordered=False)
+            _send(target, [operation for _, operation in planned])
         except BulkWriteError as err:
             errors = err.details.get("writeErrors") or []
             failed = {e["index"] for e in errors}
@@ -190,6 +190,18 @@ def _write(
         )
         break
     return counts
+
+
+def _send(
+    target: Collection[dict[str, Any]], operations: list[dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]
+) -> None:
+    """One unordered write: `insert_many` when every operation is an insert (a first load: no
+    operation object per document), else `bulk_write`. Both report a failed write by its index."""
+    documents = [operation for operation in operations if isinstance(operation, dict)]
+    if len(documents) == len(operations):
+        target.insert_many(documents, ordered=False)
+    else:
+        target.bulk_write([InsertOne(op) if isinstance(op, dict) else op for op in operations], ordered=False)
 
 
 def _count(counts: WriteCounts, written: list[tuple[Any, str]], batch: Batch | None) -> None:
