@@ -11,7 +11,7 @@ def as_int_or_self(value: Any) -> Any:
     """`int(value)` when it parses as one, else `value` unchanged (ids are strings in JSON:API)."""
     try:
         return int(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, OverflowError):  # OverflowError: an infinite float
         return value
 
 

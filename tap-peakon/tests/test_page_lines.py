@@ -15,7 +15,9 @@ ATTRIBUTES = ("answerId", "answerScore", "questionText")
 LINES = ItemLines(TOP, ATTRIBUTES, "answerId")
 ENVELOPE = {"fetched_at": "2026-12-01T00:00:00+00:00", "run_id": "r", "endpoint": "answers_export", "source_url": "u"}
 
-scalars = st.none() | st.booleans() | st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False) | st.text()
+# What JSON holds (no NaN, no infinity: msgspec would write them as null).
+numbers = st.integers(-(2**63), 2**63 - 1) | st.floats(allow_nan=False, allow_infinity=False)
+scalars = st.none() | st.booleans() | numbers | st.text()
 values = st.recursive(
     scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(), inner, max_size=3)
 )

@@ -106,6 +106,7 @@ def test_answer_key_prefers_answer_id_then_id() -> None:
     assert answer_key({"id": "9", "attributes": {"answerId": 7}}) == 7
     assert answer_key({"id": "9", "attributes": {}}) == 9
     assert answer_key({"id": "x9"}) == "x9"
+    assert answer_key({"id": 1e308 * 10}) == float("inf")  # no integer: kept as sent, never a crash
 
 
 def test_score_key_joins_parts_or_hashes_stably() -> None:
