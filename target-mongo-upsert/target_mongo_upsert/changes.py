@@ -20,8 +20,13 @@ NOT_JSON = (TypeError, ValueError, RecursionError, msgspec.MsgspecError)  # what
 def content_json(record: dict[str, Any], envelope: Collection[str]) -> bytes | None:
     """The record's canonical JSON (keys sorted at every level), envelope fields left out; None when
     it has a value JSON cannot hold (or nests deeper than the encoder goes)."""
+    content = record
+    if envelope:
+        content = record.copy()  # then a pop per envelope field: cheaper than filtering every field
+        for name in envelope:
+            content.pop(name, None)
     try:
-        return _encoder.encode({k: v for k, v in record.items() if k not in envelope})
+        return _encoder.encode(content)
     except NOT_JSON:
         return None
 

@@ -21,7 +21,8 @@ from target_mongo_upsert.changes import content_json
 REJECTED_COLLECTION = "rejected_records"
 MAX_DEPTH = 100  # MongoDB's limit on nested documents and arrays
 NOT_JSON = "it holds a value that is not JSON"
-CONTAINERS = (dict, list)  # a tuple: isinstance takes it faster than `dict | list`
+CONTAINERS = (dict, list)  # tuples: isinstance takes them faster than `dict | list`
+KEY_TYPES = (int, str)  # what MongoDB and a keyed collection take as `_id` (bool aside)
 
 
 def depth(value: Any) -> int:
@@ -43,7 +44,7 @@ def reason(key: Any, record: dict[str, Any], content: bytes | None, envelope: Co
     """Why MongoDB (or a keyed collection) cannot take this record, or None. `content`: the record's
     JSON without its `envelope` fields (changes.content_json), None when it has none (NOT_JSON then,
     unless a rule here names the cause)."""
-    if isinstance(key, bool) or not isinstance(key, int | str):
+    if isinstance(key, bool) or not isinstance(key, KEY_TYPES):
         return f"its key is {type(key).__name__}, not an integer or a string"
     names = _names_problem(tuple(record))
     if names is not None:

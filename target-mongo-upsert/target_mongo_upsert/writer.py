@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
@@ -17,6 +16,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
+INSERTED, CHANGED, UNCHANGED = "inserted", "changed", "unchanged"  # what a write did to a key
 T = TypeVar("T")
 
 
@@ -106,6 +106,16 @@ def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, di
     return {d["_id"]: d for d in target.find({"_id": {"$in": keys}}, fields)}
 
 
+def _first_version(key: Any, doc: dict[str, Any], new_hash: str, now: dt.datetime, *, in_place: bool) -> dict[str, Any]:
+    """A new key's document: the record with its content hash, first, last seen and changed now."""
+    if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
+        doc["_id"] = key
+        doc["content_hash"] = new_hash
+        doc["first_seen_at"] = doc["last_seen_at"] = doc["changed_at"] = now
+        return doc
+    return {"_id": key, **doc, "content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+
+
 def _operation(
     key: Any,
     doc: dict[str, Any],
@@ -118,26 +128,21 @@ def _operation(
 ) -> tuple[str, dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]:
     """What to write for one key, by kind; an insert is its document (see `_send`)."""
     if old is None:
-        fields = {"content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
-        if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
-            doc["_id"] = key
-            doc.update(fields)
-            return "inserted", doc
-        return "inserted", {"_id": key, **doc, **fields}
+        return INSERTED, _first_version(key, doc, new_hash, now, in_place=in_place)
     if old.get("content_hash") == new_hash and old.get("removed_at") is None:
         # $currentDate keeps the date typed on every server ($set of a date is a string on some).
         touched = {field: doc[field] for field in touch if field in doc}
         update: dict[str, Any] = {"$currentDate": {"last_seen_at": True}}
         if touched:
             update["$set"] = touched
-        return "unchanged", UpdateOne({"_id": key}, update)
+        return UNCHANGED, UpdateOne({"_id": key}, update)
     # Replaced whole: a field the source dropped is dropped here too; `removed_at` goes with it.
     changed_at = now if old.get("content_hash") != new_hash else old.get("changed_at", now)
     replacement = {
         "_id": key, **doc, "content_hash": new_hash, "first_seen_at": old.get("first_seen_at", now),
         "last_seen_at": now, "changed_at": changed_at,
     }  # fmt: skip
-    return "changed", ReplaceOne({"_id": key}, replacement)
+    return CHANGED, ReplaceOne({"_id": key}, replacement)
 
 
 def _write(
@@ -156,22 +161,26 @@ def _write(
     # Naive UTC: the same BSON date as `now`, which pymongo encodes in a third of the time (three per document).
     stamp = now.astimezone(dt.UTC).replace(tzinfo=None)
     pending = list(documents)
+    in_place = not versions  # a new version listed for a history keeps the record as read: its inserts are copies
     while pending:
-        # A new version listed for a history keeps the record as read: its inserts are copies.
-        planned = [
-            _operation(key, documents[key], hashes[key], stored.get(key), touch, stamp, in_place=not versions)
-            for key in pending
-        ]
+        operations: list[dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]
+        if stored:
+            planned = [_operation(key, documents[key], hashes[key], stored.get(key), touch, stamp, in_place=in_place)
+                       for key in pending]  # fmt: skip
+            kinds, operations = [kind for kind, _ in planned], [operation for _, operation in planned]
+        else:  # none of these keys stored (a first load): every document is new, made in one pass
+            kinds = [INSERTED] * len(pending)
+            operations = [_first_version(key, documents[key], hashes[key], stamp, in_place=in_place) for key in pending]
         try:
-            _send(target, [operation for _, operation in planned])
+            _send(target, kinds, operations)
         except BulkWriteError as err:
             errors = err.details.get("writeErrors") or []
             failed = {e["index"] for e in errors}
-            written = [(pending[i], kind) for i, (kind, _) in enumerate(planned) if i not in failed]
-            _count(counts, written, batch if versions else None)
+            written = [i for i in range(len(pending)) if i not in failed]
+            _count(counts, [pending[i] for i in written], [kinds[i] for i in written], batch if versions else None)
             # A duplicate key on an insert is a race when the key turns out stored (another writer
             # inserted it meanwhile): it is written again. Anything else fails the batch.
-            inserts = [e for e in errors if e.get("code") == DUPLICATE_KEY and planned[e["index"]][0] == "inserted"]
+            inserts = [e for e in errors if e.get("code") == DUPLICATE_KEY and kinds[e["index"]] == INSERTED]
             found = _stored(target, [pending[e["index"]] for e in inserts]) if inserts else {}
             raced = [e for e in inserts if pending[e["index"]] in found]
             if len(raced) != len(errors):
@@ -185,32 +194,29 @@ def _write(
             pending = [pending[e["index"]] for e in raced]
             stored.update(found)
             continue
-        _count(
-            counts, [(key, kind) for key, (kind, _) in zip(pending, planned, strict=True)], batch if versions else None
-        )
+        _count(counts, pending, kinds, batch if versions else None)
         break
     return counts
 
 
 def _send(
-    target: Collection[dict[str, Any]], operations: list[dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]
+    target: Collection[dict[str, Any]],
+    kinds: list[str],
+    operations: list[dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne],
 ) -> None:
     """One unordered write: `insert_many` when every operation is an insert (a first load: no
     operation object per document), else `bulk_write`. Both report a failed write by its index."""
-    documents = [operation for operation in operations if isinstance(operation, dict)]
-    if len(documents) == len(operations):
-        target.insert_many(documents, ordered=False)
+    if kinds.count(INSERTED) == len(kinds):
+        target.insert_many([op for op in operations if isinstance(op, dict)], ordered=False)
     else:
         target.bulk_write([InsertOne(op) if isinstance(op, dict) else op for op in operations], ordered=False)
 
 
-def _count(counts: WriteCounts, written: list[tuple[Any, str]], batch: Batch | None) -> None:
-    """Add the written documents to the counts by kind; with `batch`, list the new versions."""
-    kinds = Counter(kind for _, kind in written)
-    counts.inserted += kinds["inserted"]
-    counts.changed += kinds["changed"]
-    counts.unchanged += kinds["unchanged"]
+def _count(counts: WriteCounts, keys: list[Any], kinds: list[str], batch: Batch | None) -> None:
+    """Add the written documents (`keys`, by kind) to the counts; with `batch`, list the new versions."""
+    counts.inserted += kinds.count(INSERTED)
+    counts.changed += kinds.count(CHANGED)
+    counts.unchanged += kinds.count(UNCHANGED)
     if batch is not None:
-        counts.versions += [
-            (key, batch.hashes[key], batch.documents[key]) for key, kind in written if kind != "unchanged"
-        ]
+        new = [key for key, kind in zip(keys, kinds, strict=True) if kind != UNCHANGED]
+        counts.versions += [(key, batch.hashes[key], batch.documents[key]) for key in new]
