@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 from singer_sdk.exceptions import FatalAPIError
 
-CHUNK_BYTES = 1 << 16
+CHUNK_BYTES = 1 << 20
 
 
 class ResponseTooLargeError(FatalAPIError):
