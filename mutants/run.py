@@ -177,6 +177,13 @@ MUTATIONS = (
         ("target-mongo-upsert/tests/test_target.py", "-k", "failed"),
     ),
     Mutation(
+        "a batch file read without measuring each record lets one nest a level too deep",
+        "target-mongo-upsert/target_mongo_upsert/rejections.py",
+        "_within_depth = msgspec.json.Decoder(_object_nesting_at_most(MAX_DEPTH))",
+        "_within_depth = msgspec.json.Decoder(_object_nesting_at_most(MAX_DEPTH + 1))",
+        ("target-mongo-upsert/tests/test_target.py", "-k", "nested_too_deep"),
+    ),
+    Mutation(
         "first_seen_at overwritten when content changes",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         '"first_seen_at": old.get("first_seen_at", now),',

@@ -21,8 +21,12 @@ def local_batch_file(encoding: BaseBatchFileEncoding, url: str) -> Path | None:
     return Path(unquote(parts.path))
 
 
-def read_jsonl(path: Path, *, gzipped: bool) -> list[dict[str, Any]]:
+def read_lines(path: Path, *, gzipped: bool) -> bytes:
+    """The file's JSON lines, decompressed."""
     raw = path.read_bytes()
-    if gzipped:
-        raw = gzip.decompress(raw)
-    return _decoder.decode_lines(raw)  # blank lines are skipped
+    return gzip.decompress(raw) if gzipped else raw
+
+
+def decode_lines(lines: bytes) -> list[Any]:
+    """Every line's JSON value (blank lines skipped)."""
+    return _decoder.decode_lines(lines)

@@ -14,6 +14,7 @@ import json
 from collections.abc import Collection
 from typing import Any
 
+import msgspec
 from pymongo import UpdateOne
 
 from target_mongo_upsert.changes import content_json
@@ -40,18 +41,48 @@ def depth(value: Any) -> int:
     return deepest
 
 
-def reason(key: Any, record: dict[str, Any], content: bytes | None, envelope: Collection[str]) -> str | None:
+def reason(
+    key: Any, record: dict[str, Any], content: bytes | None, envelope: Collection[str], *, within_depth: bool = False
+) -> str | None:
     """Why MongoDB (or a keyed collection) cannot take this record, or None. `content`: the record's
     JSON without its `envelope` fields (changes.content_json), None when it has none (NOT_JSON then,
-    unless a rule here names the cause)."""
+    unless a rule here names the cause). `within_depth`: known to nest no deeper than MongoDB allows
+    (decode_within_depth), so not measured again."""
     if isinstance(key, bool) or not isinstance(key, KEY_TYPES):
         return f"its key is {type(key).__name__}, not an integer or a string"
     names = _names_problem(tuple(record))
     if names is not None:
         return names
-    if too_deep(record, content, envelope):
+    if not within_depth and too_deep(record, content, envelope):
         return f"nested deeper than {MAX_DEPTH} levels"
     return None
+
+
+PLAIN = str | int | float | bool | None  # a JSON value that nests nothing
+
+
+def _object_nesting_at_most(levels: int) -> Any:
+    """The type of a JSON object nesting at most `levels` objects and arrays (itself the first), its
+    arrays holding plain values only (arrays that may hold either container would make msgspec's type
+    tree grow as 2**levels)."""
+    value: Any = PLAIN
+    for _ in range(levels - 1):
+        value = PLAIN | list[PLAIN] | dict[str, value]
+    return dict[str, value]
+
+
+_within_depth = msgspec.json.Decoder(_object_nesting_at_most(MAX_DEPTH))
+
+
+def decode_within_depth(lines: bytes) -> list[dict[str, Any]] | None:
+    """JSON lines' records when each is an object sure to nest no deeper than MongoDB allows (its
+    decoder's type cannot hold one that does: msgspec checks it as fast as it decodes untyped), else
+    None: a record that is no object, or has an array of objects or arrays, is measured on its own.
+    Raises msgspec.DecodeError when a line is not JSON."""
+    try:
+        return _within_depth.decode_lines(lines)
+    except msgspec.ValidationError:
+        return None
 
 
 @functools.lru_cache(maxsize=1024)

@@ -12,12 +12,12 @@ from singer_sdk.helpers._batch import BaseBatchFileEncoding
 from singer_sdk.sinks import BatchSink
 from typing_extensions import override
 
-from target_mongo_upsert.batch_files import local_batch_file, read_jsonl
+from target_mongo_upsert.batch_files import decode_lines, local_batch_file, read_lines
 from target_mongo_upsert.changes import content_hash, content_json
 from target_mongo_upsert.history import SUFFIX, close, record_versions
 from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
-from target_mongo_upsert.rejections import NOT_JSON, REJECTED_COLLECTION, reason, rejection
+from target_mongo_upsert.rejections import NOT_JSON, REJECTED_COLLECTION, decode_within_depth, reason, rejection
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts, add_removed
 from target_mongo_upsert.writer import Batch, WriteCounts
 
@@ -47,6 +47,7 @@ class MongoSink(BatchSink):
         self.fresh = False  # the collection was empty when this run began
         self.position = 0  # records of this stream read so far, for errors that name one
         self.rejected: list[UpdateOne] = []  # records kept aside until the next write
+        self.files_within_depth = True  # until a batch file holds a record that may nest too deep
         # Envelope fields: left out of the content hash; `touch`: still written when content is unchanged.
         self.envelope = frozenset(self.config.get("envelope_fields") or ())
         self.touch = tuple(self.config.get("refreshed_fields") or ())
@@ -99,9 +100,9 @@ class MongoSink(BatchSink):
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
         self.add(context.setdefault("batch", Batch()), record.pop("_id"), record)
 
-    def add(self, batch: Batch, key: Any, record: dict[str, Any]) -> None:
+    def add(self, batch: Batch, key: Any, record: dict[str, Any], *, within_depth: bool = False) -> None:
         content = content_json(record, self.envelope)  # once: for the content hash and the depth rule
-        why = reason(key, record, content, self.envelope)
+        why = reason(key, record, content, self.envelope, within_depth=within_depth)
         if why is None and content is not None:
             if batch.add(key, record, content_hash(content)):
                 self.tally_duplicate_merged()  # the last version of a key in a batch wins
@@ -110,13 +111,13 @@ class MongoSink(BatchSink):
         self.logger.warning("%s: record %d rejected: %s", self.stream_name, self.position, why)
         self.rejected.append(rejection(self.stream_name, why, key, record, self.run_id))
 
-    def documents(self, records: list[dict[str, Any]]) -> Batch:
+    def documents(self, records: list[dict[str, Any]], *, within_depth: bool) -> Batch:
         batch = Batch()
         self.tally_record_read(len(records))
         for position, record in enumerate(records, start=self.position + 1):
             key = self.key_rule.key(record, position)
             record.pop("_id", None)
-            self.add(batch, key, record)
+            self.add(batch, key, record, within_depth=within_depth)
         self.position += len(records)
         return batch
 
@@ -130,9 +131,15 @@ class MongoSink(BatchSink):
                 super().process_batch_files(encoding, [url])
                 continue
             self.commits.wait_for_writer()
-            records = read_jsonl(path, gzipped=encoding.compression == "gzip")
+            lines = read_lines(path, gzipped=encoding.compression == "gzip")
+            records = decode_within_depth(lines) if self.files_within_depth else None
+            within_depth = records is not None  # then no record's depth is measured again
+            if records is None:  # the general decoder, for this file and (saving a decode) the stream's next ones
+                self.files_within_depth = False
+                records = decode_lines(lines)
+            del lines
             for start in range(0, len(records), self.max_size):
-                self.commit(self.documents(records[start : start + self.max_size]))
+                self.commit(self.documents(records[start : start + self.max_size], within_depth=within_depth))
             del records  # each part is freed once written
             # Deleted once its documents are written: the file has served, and it holds personal data.
             self.commits.after_writes(functools.partial(path.unlink, missing_ok=True))

@@ -1,14 +1,15 @@
 """The depth rule on its own: the quick bound (on the content hash's JSON, envelope fields apart)
-never changes the verdict of the exact walk."""
+never changes the verdict of the exact walk, and a file decoded within depth holds no record too deep."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from target_mongo_upsert.changes import content_json
-from target_mongo_upsert.rejections import MAX_DEPTH, depth, too_deep
+from target_mongo_upsert.rejections import MAX_DEPTH, decode_within_depth, depth, too_deep
 
 
 def nested(levels: int, leaf: Any) -> Any:
@@ -37,3 +38,36 @@ def test_the_bound_agrees_with_the_walk(value: Any, levels: int, spare_brackets:
         expected = depth(record) > MAX_DEPTH
         assert too_deep(record, content_json(record, envelope), envelope) == expected
         assert too_deep(record, None) == expected  # no JSON to count: the walk decides
+
+
+def plain_arrays(value: Any) -> bool:
+    """Every array in `value` holds plain values only."""
+    if isinstance(value, list):
+        return not any(isinstance(item, dict | list) for item in value)
+    return all(plain_arrays(item) for item in value.values()) if isinstance(value, dict) else True
+
+
+def objects(levels: int, leaf: Any) -> Any:
+    for _ in range(levels):
+        leaf = {"k": leaf}
+    return leaf
+
+
+json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
+json_values = st.recursive(
+    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+)
+
+
+@settings(max_examples=300)
+@given(json_values, st.integers(min_value=MAX_DEPTH - 3, max_value=MAX_DEPTH + 3))
+def test_a_file_decoded_within_depth_holds_exactly_its_records_none_too_deep(value: Any, levels: int) -> None:
+    for record in ({"v": value}, objects(levels, value)):
+        line = json.dumps(record).encode() + b"\n"
+        decoded = decode_within_depth(line * 2)
+        if decoded is None:  # measured one by one instead: only a record that could be too deep is
+            assert depth(record) > MAX_DEPTH or not plain_arrays(record)
+        else:
+            assert decoded == [record, record]
+            assert depth(record) <= MAX_DEPTH
+    assert decode_within_depth(b"[1]\n") is None  # a line that is no object goes the general way

@@ -278,6 +278,38 @@ def test_about_advertises_only_what_the_target_honours() -> None:
     assert not settings & {"load_method", "add_record_metadata", "batch_size", "stream_maps", "flattening_enabled"}
 
 
+def test_batch_files_keep_aside_records_nested_too_deep_read_whichever_way(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    """A file whose records cannot nest too deep is read without measuring each; one that may holds a
+    record measured and kept aside, and the stream's later files are measured one by one."""
+
+    def objects(levels: int) -> Any:
+        leaf: Any = 0
+        for _ in range(levels):
+            leaf = {"k": leaf}
+        return leaf
+
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
+    files = [
+        [{"_id": 1, "v": objects(99)}, {"_id": 2, "tags": ["a", 1, None]}],  # 100 levels, the record's own included
+        [{"_id": 3, "v": objects(100)}, {"_id": 4, "v": objects(2)}],
+        [{"_id": 5, "v": objects(100)}, {"_id": 6, "items": [{"a": [1]}]}],
+    ]
+    lines = [schema] + [batch_message(tmp_path / f"orders-{n}.jsonl", rows) for n, rows in enumerate(files)]
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join([*lines, orders_state(6)]) + "\n", run_id="deep")
+    assert done.returncode == 0, done.stderr[-2000:]
+    stored = {d["_id"]: d for d in mongo_db["orders"].find()}
+    assert sorted(stored) == [1, 2, 4, 6]
+    assert stored[1]["v"] == objects(99)
+    assert stored[6]["items"] == [{"a": [1]}]
+    rejected = [(r["reason"], json.loads(r["record"])["_id"]) for r in mongo_db["rejected_records"].find()]
+    assert sorted(rejected) == [("nested deeper than 100 levels", 3), ("nested deeper than 100 levels", 5)]
+    run = mongo_db["ingestion_runs"].find_one({"_id": "deep"})
+    assert run is not None
+    assert run["counts"]["orders"]["rejected"] == 2
+
+
 def test_summary_file_records_success_or_the_error(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     summary = tmp_path / "out.json"
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", summary_path=str(summary))
