@@ -184,6 +184,13 @@ MUTATIONS = (
         ("target-mongo-upsert/tests/test_target.py", "-k", "nested_too_deep"),
     ),
     Mutation(
+        "a record BSON cannot hold fails its whole batch",
+        "target-mongo-upsert/target_mongo_upsert/writer.py",
+        "            refused = _refused(pending, documents, in_place=in_place)",
+        "            refused = []",
+        ("target-mongo-upsert/tests/test_target.py", "-k", "bson_cannot_hold"),
+    ),
+    Mutation(
         "first_seen_at overwritten when content changes",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         '"first_seen_at": old.get("first_seen_at", now),',

@@ -162,21 +162,27 @@ class MongoSink(BatchSink):
             counts = self.writer.upsert(
                 self.collection_name, batch, fresh=self.fresh, touch=self.touch, versions=self.history is not None
             )
+        if counts.refused:  # records BSON cannot hold: kept aside like those refused before the batch
+            rejected = rejected + [rejection(self.stream_name, why, key, record, self.run_id)
+                                   for key, why, record in counts.refused]  # fmt: skip
+            for why in sorted({why for _, why, _ in counts.refused}):
+                self.logger.warning("%s: records rejected: %s", self.stream_name, why)
         if self.history is not None and counts.versions and counts.at is not None:
             history, versions, at = self.history, counts.versions, counts.at
             self.writer.retrying(lambda: record_versions(history, versions, at), f"history of {self.collection_name}")
         if rejected:
             kept = self.writer.database[REJECTED_COLLECTION]
             self.writer.retrying(lambda: kept.bulk_write(rejected, ordered=False), "rejected records")
+        written = len(documents) - len(counts.refused)
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
             self.writer.retrying(
-                lambda: add_counts(runs, str(self.run_id), self.collection_name, counts, len(documents), len(rejected)),
+                lambda: add_counts(runs, str(self.run_id), self.collection_name, counts, written, len(rejected)),
                 "run counts",
             )
         self.logger.info(
-            "%s: %d documents (%d inserted, %d changed, %d unchanged, %d rejected)",
-            self.collection_name, len(documents), counts.inserted, counts.changed, counts.unchanged, len(rejected),
+            "%s: %d documents (%d inserted, %d changed, %d unchanged, %d rejected)", self.collection_name,
+            written, counts.inserted, counts.changed, counts.unchanged, len(rejected),
         )  # fmt: skip
 
     def mark_removed(self) -> None:

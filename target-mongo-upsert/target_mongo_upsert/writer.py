@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 import backoff
+import bson
+from bson.errors import InvalidDocument
 from pymongo import InsertOne, ReplaceOne, UpdateOne
 from pymongo.collection import Collection
 from pymongo.database import Database
@@ -17,6 +19,10 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
 INSERTED, CHANGED, UNCHANGED = "inserted", "changed", "unchanged"  # what a write did to a key
+TRACKING_FIELDS = ("content_hash", "first_seen_at", "last_seen_at", "changed_at")  # what the writer adds to a record
+# What pymongo raises, before sending a write, for a document BSON cannot hold (an integer past 64
+# bits, a NUL byte in a field name): one such document would fail its whole batch, run after run.
+UNSTORABLE = (InvalidDocument, OverflowError)
 T = TypeVar("T")
 
 
@@ -46,6 +52,8 @@ class WriteCounts:
     # (key, content hash, document) of every inserted or changed document, when asked for: the new versions
     versions: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
     at: dt.datetime | None = None  # the server's time of the write
+    # (key, why, record as read) of each document BSON cannot hold: not written, to be kept aside
+    refused: list[tuple[Any, str, dict[str, Any]]] = field(default_factory=list)
 
 
 class MongoWriter:
@@ -173,6 +181,14 @@ def _write(
             operations = [_first_version(key, documents[key], hashes[key], stamp, in_place=in_place) for key in pending]
         try:
             _send(target, kinds, operations)
+        except UNSTORABLE:
+            refused = _refused(pending, documents, in_place=in_place)
+            if not refused:
+                raise
+            counts.refused += refused
+            gone = {key for key, _, _ in refused}
+            pending = [key for key in pending if key not in gone]
+            continue
         except BulkWriteError as err:
             errors = err.details.get("writeErrors") or []
             failed = {e["index"] for e in errors}
@@ -197,6 +213,23 @@ def _write(
         _count(counts, pending, kinds, batch if versions else None)
         break
     return counts
+
+
+def _refused(
+    keys: list[Any], documents: dict[Any, dict[str, Any]], *, in_place: bool
+) -> list[tuple[Any, str, dict[str, Any]]]:
+    """The documents BSON cannot hold, each with why and its record as read (looked for only once
+    pymongo has refused a batch for one)."""
+    refused = []
+    for key in keys:
+        try:
+            bson.encode(documents[key])
+        except UNSTORABLE as err:
+            document = documents[key]
+            added = ("_id", *TRACKING_FIELDS) if in_place else ()  # an insert's dict is the record's own
+            record = {name: value for name, value in document.items() if name not in added}
+            refused.append((key, f"MongoDB cannot store it: {err}"[:300], record))
+    return refused
 
 
 def _send(

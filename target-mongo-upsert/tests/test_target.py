@@ -310,6 +310,48 @@ def test_batch_files_keep_aside_records_nested_too_deep_read_whichever_way(
     assert run["counts"]["orders"]["rejected"] == 2
 
 
+@pytest.mark.parametrize("way", ["records", "batch file"])
+def test_records_bson_cannot_hold_are_kept_aside_and_the_rest_written(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db, way: str
+) -> None:
+    """An integer past 64 bits or a NUL byte in a field name makes pymongo refuse a whole batch; the
+    records at fault are kept aside and the batch is written without them, its state saved."""
+    rows: list[dict[str, Any]] = [
+        {"_id": 1, "v": 2**63},
+        {"_id": 2, "v": -(2**63)},
+        {"_id": 3, "v": 2**63 - 1},
+        {"_id": 4, "x": {"a\u0000b": 1}},
+        {"_id": 5, "v": -(2**63) - 1, "w": 10**30},
+        {"_id": 6, "v": "a\u0000b"},  # a NUL byte in a value: BSON holds it
+    ]
+    schema = (DATA / "orders.singer").read_text().splitlines()[0]
+
+    def messages() -> str:  # a batch file is deleted once written: made again for each run
+        if way == "records":
+            data = [json.dumps({"type": "RECORD", "stream": "orders", "record": row}) for row in rows]
+        else:
+            data = [batch_message(tmp_path / "orders-1.jsonl", rows)]
+        return "\n".join([schema, *data, orders_state(6)]) + "\n"
+
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, messages(), run_id="r")
+    assert done.returncode == 0, done.stderr[-2000:]
+    stored = {d["_id"]: d for d in mongo_db["orders"].find()}
+    assert sorted(stored) == [2, 3, 6]
+    assert (stored[2]["v"], stored[3]["v"], stored[6]["v"]) == (-(2**63), 2**63 - 1, "a\u0000b")
+    kept = {json.loads(r["record"])["_id"]: r for r in mongo_db["rejected_records"].find()}
+    assert sorted(kept) == [1, 4, 5]
+    assert json.loads(kept[4]["record"]) == rows[3]  # as received: nothing the writer added
+    assert kept[1]["reason"] == "MongoDB cannot store it: MongoDB can only handle up to 8-byte ints"
+    assert "NULL byte" in kept[4]["reason"]
+    run = mongo_db["ingestion_runs"].find_one({"_id": "r"})
+    assert run is not None
+    assert run["counts"]["orders"] == {"records": 3, "inserted": 3, "changed": 0, "unchanged": 0, "rejected": 3}
+    assert mongo_db["sync_state"].find_one({"_id": "orders"})["last_order_id"] == 6  # type: ignore[index]
+    again = run_target(tmp_path, mongo_uri, mongo_db.name, messages())
+    assert again.returncode == 0, again.stderr[-2000:]
+    assert mongo_db["rejected_records"].count_documents({}) == 3
+
+
 def test_summary_file_records_success_or_the_error(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     summary = tmp_path / "out.json"
     done = run_target(tmp_path, mongo_uri, mongo_db.name, DATA / "orders.singer", summary_path=str(summary))
