@@ -6,7 +6,7 @@ meta: what paging needs); its items as bytes (page_lines). A page of answers is 
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, NamedTuple, TypeVar
 from weakref import WeakKeyDictionary
 
@@ -29,6 +29,11 @@ class Outline(NamedTuple):
     links: Any
     meta: Any
 
+    @classmethod
+    def of(cls, ids: Iterable[Any], links: Any, meta: Any) -> Outline:
+        """The outline of a page with these item ids as sent (an item without one is left out)."""
+        return cls(frozenset(str(i) for i in ids if i is not None), links, meta)
+
 
 class _Item(msgspec.Struct):
     id: Any = None
@@ -42,7 +47,6 @@ class _Outline(msgspec.Struct):
 
 _outline_decoder = msgspec.json.Decoder(_Outline)
 _views: dict[str, WeakKeyDictionary[requests.Response, Any]] = {}
-_kept: WeakKeyDictionary[requests.Response, Outline] = WeakKeyDictionary()
 
 
 def _view(response: requests.Response, name: str, make: Callable[[bytes], T]) -> T:
@@ -70,26 +74,26 @@ def items_as_bytes(response: requests.Response) -> RawPage | None:
 
 def keep_outline(response: requests.Response, page: Outline) -> None:
     """The outline of a page its reader went through item by item: paging then reads nothing again."""
-    _kept[response] = page
+    _views.setdefault("outline", WeakKeyDictionary())[response] = page
 
 
 def outline(response: requests.Response) -> Outline:
     """The page's outline: kept by its reader, or from the decoded document, or read on its own
     (which skips the items' other fields)."""
-    if response in _kept:
-        return _kept[response]
+    return _view(response, "outline", lambda body: _read_outline(response, body))
+
+
+def _read_outline(response: requests.Response, body: bytes) -> Outline:
     if response not in _views.get("document", ()):
         try:
-            light = _view(response, "outline", _outline_decoder.decode)
-        except UnparseableBodyError:
-            light = None  # not this shape (an item that is no object): the whole document says
+            light = _outline_decoder.decode(body)
+        except msgspec.DecodeError:
+            light = None  # not this shape (an item that is no object), or not JSON: the whole document says
         if light is not None:
-            ids = frozenset(str(item.id) for item in light.data or () if item.id is not None)
-            return Outline(ids, light.links, light.meta)
+            return Outline.of((item.id for item in light.data or ()), light.links, light.meta)
     doc = document(response)
     if not isinstance(doc, dict):
         return Outline(frozenset(), None, None)
     data = doc.get("data")
     items = data if isinstance(data, list) else ()
-    ids = frozenset(str(item.get("id")) for item in items if isinstance(item, dict) and item.get("id") is not None)
-    return Outline(ids, doc.get("links"), doc.get("meta"))
+    return Outline.of((item.get("id") for item in items if isinstance(item, dict)), doc.get("links"), doc.get("meta"))

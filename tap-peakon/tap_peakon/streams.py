@@ -134,7 +134,7 @@ class AnswersExportStream(PeakonStream):
                 ids.append(record.get("id"))
                 yield self.line_record(record)
         self.reached(furthest)
-        keep_outline(response, Outline(frozenset(str(i) for i in ids if i is not None), page.links, page.meta))
+        keep_outline(response, Outline.of(ids, page.links, page.meta))
 
     def line_record(self, row: dict[str, Any]) -> dict[str, Any]:
         """A decoded record shaped (post_process) and encoded as its page-file line."""

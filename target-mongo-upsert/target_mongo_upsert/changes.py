@@ -14,7 +14,7 @@ from typing import Any
 import msgspec
 
 _encoder = msgspec.json.Encoder(order="sorted")
-NOT_JSON = (TypeError, ValueError, RecursionError, msgspec.MsgspecError)  # what encoding a value may raise
+_ENCODING_ERRORS = (TypeError, ValueError, RecursionError, msgspec.MsgspecError)  # what encoding a value may raise
 
 
 def content_json(record: dict[str, Any], envelope: Collection[str]) -> bytes | None:
@@ -27,7 +27,7 @@ def content_json(record: dict[str, Any], envelope: Collection[str]) -> bytes | N
             content.pop(name, None)
     try:
         return _encoder.encode(content)
-    except NOT_JSON:
+    except _ENCODING_ERRORS:
         return None
 
 
