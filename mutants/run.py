@@ -186,7 +186,7 @@ MUTATIONS = (
     Mutation(
         "a record BSON cannot hold fails its whole batch",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
-        "            refused = _refused(pending, documents, in_place=in_place)",
+        "            refused = _refused(pending, kinds, documents, in_place=in_place)",
         "            refused = []",
         ("target-mongo-upsert/tests/test_target.py", "-k", "bson_cannot_hold"),
     ),

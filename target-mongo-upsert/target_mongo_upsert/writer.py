@@ -19,7 +19,7 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
 INSERTED, CHANGED, UNCHANGED = "inserted", "changed", "unchanged"  # what a write did to a key
-TRACKING_FIELDS = ("content_hash", "first_seen_at", "last_seen_at", "changed_at")  # what the writer adds to a record
+TRACKING_FIELDS = ("content_hash", "first_seen_at", "last_seen_at", "changed_at")  # what a record is stored with
 # What pymongo raises, before sending a write, for a document BSON cannot hold (an integer past 64
 # bits, a NUL byte in a field name): one such document would fail its whole batch, run after run.
 UNSTORABLE = (InvalidDocument, OverflowError)
@@ -115,13 +115,14 @@ def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, di
 
 
 def _first_version(key: Any, doc: dict[str, Any], new_hash: str, now: dt.datetime, *, in_place: bool) -> dict[str, Any]:
-    """A new key's document: the record with its content hash, first, last seen and changed now."""
+    """A new key's document: the record with its content hash, first seen, last seen and changed now."""
+    fields: dict[str, Any] = dict.fromkeys(TRACKING_FIELDS, now)
+    fields["content_hash"] = new_hash
     if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
         doc["_id"] = key
-        doc["content_hash"] = new_hash
-        doc["first_seen_at"] = doc["last_seen_at"] = doc["changed_at"] = now
+        doc.update(fields)
         return doc
-    return {"_id": key, **doc, "content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+    return {"_id": key, **doc, **fields}
 
 
 def _operation(
@@ -182,7 +183,7 @@ def _write(
         try:
             _send(target, kinds, operations)
         except UNSTORABLE:
-            refused = _refused(pending, documents, in_place=in_place)
+            refused = _refused(pending, kinds, documents, in_place=in_place)
             if not refused:
                 raise
             counts.refused += refused
@@ -216,18 +217,17 @@ def _write(
 
 
 def _refused(
-    keys: list[Any], documents: dict[Any, dict[str, Any]], *, in_place: bool
+    keys: list[Any], kinds: list[str], documents: dict[Any, dict[str, Any]], *, in_place: bool
 ) -> list[tuple[Any, str, dict[str, Any]]]:
     """The documents BSON cannot hold, each with why and its record as read (looked for only once
     pymongo has refused a batch for one)."""
     refused = []
-    for key in keys:
+    for key, kind in zip(keys, kinds, strict=True):
         try:
             bson.encode(documents[key])
         except UNSTORABLE as err:
-            document = documents[key]
-            added = ("_id", *TRACKING_FIELDS) if in_place else ()  # an insert's dict is the record's own
-            record = {name: value for name, value in document.items() if name not in added}
+            added = ("_id", *TRACKING_FIELDS) if in_place and kind == INSERTED else ()  # see _first_version
+            record = {name: value for name, value in documents[key].items() if name not in added}
             refused.append((key, f"MongoDB cannot store it: {err}"[:300], record))
     return refused
 
