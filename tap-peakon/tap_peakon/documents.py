@@ -49,9 +49,14 @@ _outline_decoder = msgspec.json.Decoder(_Outline)
 _views: dict[str, WeakKeyDictionary[requests.Response, Any]] = {}
 
 
+def _cache(name: str) -> WeakKeyDictionary[requests.Response, Any]:
+    """The responses' views of one kind, each kept while its response lives."""
+    return _views.setdefault(name, WeakKeyDictionary())
+
+
 def _view(response: requests.Response, name: str, make: Callable[[bytes], T]) -> T:
     """`make(body)`, once per response; a body that is not JSON is an UnparseableBodyError."""
-    views = _views.setdefault(name, WeakKeyDictionary())
+    views = _cache(name)
     if response not in views:
         try:
             views[response] = make(response.content)
@@ -74,7 +79,7 @@ def items_as_bytes(response: requests.Response) -> RawPage | None:
 
 def keep_outline(response: requests.Response, page: Outline) -> None:
     """The outline of a page its reader went through item by item: paging then reads nothing again."""
-    _views.setdefault("outline", WeakKeyDictionary())[response] = page
+    _cache("outline")[response] = page
 
 
 def outline(response: requests.Response) -> Outline:

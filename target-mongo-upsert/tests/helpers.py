@@ -32,3 +32,10 @@ def run_target(
 
 def last_line(stderr: str) -> str:
     return stderr.strip().splitlines()[-1]
+
+
+def objects(levels: int, leaf: Any = 0) -> Any:
+    """`leaf` inside `levels` objects, each `{"k": ...}`: a value that nests `levels` deep."""
+    for _ in range(levels):
+        leaf = {"k": leaf}
+    return leaf

@@ -11,6 +11,8 @@ from hypothesis import strategies as st
 from target_mongo_upsert.changes import content_json
 from target_mongo_upsert.rejections import MAX_DEPTH, decode_within_depth, depth, too_deep
 
+from .helpers import objects
+
 
 def nested(levels: int, leaf: Any) -> Any:
     for level in range(levels):
@@ -19,10 +21,15 @@ def nested(levels: int, leaf: Any) -> Any:
 
 
 # JSON values, brackets inside strings included (they count in the bound, never in the depth).
+def nesting(leaves: st.SearchStrategy[Any]) -> st.SearchStrategy[Any]:
+    """Values built of `leaves` in arrays and objects of up to four members."""
+    return st.recursive(
+        leaves, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+    )
+
+
 scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text("{[ab]}", max_size=30)
-values = st.recursive(
-    scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
-)
+values = nesting(scalars)
 
 
 @settings(max_examples=300)
@@ -47,15 +54,9 @@ def plain_arrays(value: Any) -> bool:
     return all(plain_arrays(item) for item in value.values()) if isinstance(value, dict) else True
 
 
-def objects(levels: int, leaf: Any) -> Any:
-    for _ in range(levels):
-        leaf = {"k": leaf}
-    return leaf
-
-
-json_scalars = st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
-json_values = st.recursive(
-    json_scalars, lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=3), inner, max_size=4)
+# What JSON text holds (no infinity), strings of any characters.
+json_values = nesting(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False) | st.text()
 )
 
 

@@ -14,7 +14,7 @@ from peakon_simulator.embedded_mongo import free_port
 from pymongo import ASCENDING
 from pymongo.database import Database
 
-from .helpers import DATA, last_line, run_target
+from .helpers import DATA, last_line, objects, run_target
 
 Db = Database[dict[str, Any]]
 
@@ -283,12 +283,6 @@ def test_batch_files_keep_aside_records_nested_too_deep_read_whichever_way(
 ) -> None:
     """A file whose records cannot nest too deep is read without measuring each; one that may holds a
     record measured and kept aside, and the stream's later files are measured one by one."""
-
-    def objects(levels: int) -> Any:
-        leaf: Any = 0
-        for _ in range(levels):
-            leaf = {"k": leaf}
-        return leaf
 
     schema = (DATA / "orders.singer").read_text().splitlines()[0]
     files = [
