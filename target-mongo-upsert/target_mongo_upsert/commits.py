@@ -8,6 +8,8 @@ the order they came. The first failure stops the line: no write starts after it 
 running may still finish), and the error is raised in the caller's thread at its next call. A state
 still runs when every write queued before it succeeded and no earlier state failed, even if a write
 queued after it failed first (two writers finish in any order): what it covers is committed.
+A write may cover EVERY_KEY of its collection (marking removals): it then starts once every earlier
+write of that collection is done, and no later write of it starts before it is done.
 """
 
 from __future__ import annotations
@@ -17,6 +19,17 @@ from collections.abc import Callable, Hashable
 from collections.abc import Set as AbstractSet
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
+
+
+class _EveryKey(frozenset[Hashable]):
+    """The keys of a write that may touch any document of its collection (one object: compared by identity)."""
+
+
+EVERY_KEY: AbstractSet[Hashable] = _EveryKey()
+
+
+def _share_a_key(these: AbstractSet[Hashable], those: AbstractSet[Hashable]) -> bool:
+    return these is EVERY_KEY or those is EVERY_KEY or not these.isdisjoint(those)
 
 
 @dataclass(frozen=True)
@@ -60,7 +73,7 @@ class CommitQueue:
             self._raise_failure()
             with self._lock:
                 self._writes = [w for w in self._writes if not w.future.done()]
-                busy = [w.future for w in self._writes if w.collection == collection and not w.keys.isdisjoint(keys)]
+                busy = [w.future for w in self._writes if w.collection == collection and _share_a_key(w.keys, keys)]
                 if not busy and len(self._writes) >= self._max_writes:
                     busy = [w.future for w in self._writes]
                 if not busy:

@@ -1,11 +1,11 @@
-"""A record's `_id`: its single key property's value, composite keys joined with `::`."""
+"""A record's `_id`: its single key property's value, composite keys joined with `::`; a stream
+without key properties appends (every record a key of its own)."""
 
 from __future__ import annotations
 
-import hashlib
-import json
 from typing import Any
 
+from bson import ObjectId
 from singer_sdk.exceptions import MissingKeyPropertiesError
 
 
@@ -18,11 +18,16 @@ class KeyRule:
         self.stream = stream
         self.key_properties = key_properties
 
+    @property
+    def appends(self) -> bool:
+        """No key properties: every record is a new document, none is looked up."""
+        return not self.key_properties
+
     def key(self, record: dict[str, Any], position: int) -> Any:
         if not self.key_properties:
-            # No declared key: the record's content is its identity, so replays stay idempotent.
-            canonical = json.dumps(record, sort_keys=True, separators=(",", ":"), default=str)
-            return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
+            # No declared key: two equal records are two rows of the source, so each is kept (a new
+            # ObjectId's text: unique, and in the order written); ACTIVATE_VERSION retires old ones.
+            return str(ObjectId())
         if len(self.key_properties) == 1:  # nearly every stream: the value itself
             value = record.get(self.key_properties[0])
             if value is None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import functools
 import re
 from typing import TYPE_CHECKING, Any
@@ -14,12 +13,14 @@ from typing_extensions import override
 
 from target_mongo_upsert.batch_files import decode_lines, local_batch_file, read_lines
 from target_mongo_upsert.changes import content_hash, content_json
+from target_mongo_upsert.commits import EVERY_KEY
+from target_mongo_upsert.dates import plan, to_dates
 from target_mongo_upsert.history import SUFFIX, close, record_versions
 from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.rejections import NOT_JSON, REJECTED_COLLECTION, decode_within_depth, reason, rejection
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts, add_removed
-from target_mongo_upsert.writer import Batch, WriteCounts
+from target_mongo_upsert.writer import VERSION_FIELD, Batch, WriteCounts
 
 if TYPE_CHECKING:
     from collections.abc import Sequence
@@ -43,6 +44,9 @@ class MongoSink(BatchSink):
         self.commits = target.commits
         self.run_id = target.run_id
         self.key_rule = KeyRule(stream_name, list(key_properties or []))
+        self.versions = target.versions
+        # Where the schema's date-time fields are, when they are to be stored as dates.
+        self.dates = plan(schema) if self.config.get("dates_as_bson", True) else None
         self._indexes_pending = False
         self.fresh = False  # the collection was empty when this run began
         self.position = 0  # records of this stream read so far, for errors that name one
@@ -53,7 +57,6 @@ class MongoSink(BatchSink):
         self.touch = tuple(self.config.get("refreshed_fields") or ())
         tracked = stream_name in (self.config.get("history") or ())
         self.history = target.writer.database[collection_name(stream_name) + SUFFIX] if tracked else None
-        self.started_at = target.writer.server_now()  # what this run writes is seen at or after this
 
     MAX_SIZE_DEFAULT = 5000  # documents per bulk write unless `batch_size_rows` says otherwise
 
@@ -66,7 +69,8 @@ class MongoSink(BatchSink):
         """Indexes now, or, for a collection still empty (a first sync), once its data is in: one
         index build after a bulk load costs far less than maintaining every index on each insert."""
         collection = self.writer.database[self.collection_name]
-        self.fresh = self.writer.retrying(collection.estimated_document_count, "count") == 0
+        # Appended records are new keys, never looked up: as in a collection that was empty.
+        self.fresh = self.key_rule.appends or self.writer.retrying(collection.estimated_document_count, "count") == 0
         self._indexes_pending = self.fresh
         if not self._indexes_pending:
             self._build_indexes()
@@ -88,7 +92,8 @@ class MongoSink(BatchSink):
     # store values as received (tests/test_sdk_contract.py guards it).
     @override
     def _parse_timestamps_in_record(self, record: dict[str, Any], schema: dict[str, Any], treatment: Any) -> None:
-        """Values are stored exactly as the source sent them: no string-to-date conversion."""
+        """No conversion by the SDK (top-level fields only, a `date` made a type BSON cannot hold, an
+        unparseable value an error): dates are made in `add`, per `dates_as_bson`, for batch files too."""
 
     @override
     def preprocess_record(self, record: dict[str, Any], context: dict[str, Any]) -> dict[str, Any]:
@@ -98,13 +103,17 @@ class MongoSink(BatchSink):
 
     @override
     def process_record(self, record: dict[str, Any], context: dict[str, Any]) -> None:
-        self.add(context.setdefault("batch", Batch()), record.pop("_id"), record)
+        self.add(context.setdefault("batch", Batch()), record.pop("_id"), record, self.versions.current)
 
-    def add(self, batch: Batch, key: Any, record: dict[str, Any], *, within_depth: bool = False) -> None:
+    def add(
+        self, batch: Batch, key: Any, record: dict[str, Any], version: int | None, *, within_depth: bool = False
+    ) -> None:
         content = content_json(record, self.envelope)  # once: for the content hash and the depth rule
         why = reason(key, record, content, self.envelope, within_depth=within_depth)
         if why is None and content is not None:
-            if batch.add(key, record, content_hash(content)):
+            if self.dates is not None:  # after the hash: the content is what was sent
+                to_dates(record, self.dates)
+            if batch.add(key, record, content_hash(content), version):
                 self.tally_duplicate_merged()  # the last version of a key in a batch wins
             return
         why = why or NOT_JSON  # kept aside with the next write; the batch goes on without it
@@ -112,12 +121,15 @@ class MongoSink(BatchSink):
         self.rejected.append(rejection(self.stream_name, why, key, record, self.run_id))
 
     def documents(self, records: list[dict[str, Any]], *, within_depth: bool) -> Batch:
+        """A batch file's records, of the version the stream's last ACTIVATE_VERSION announced (a BATCH
+        message carries none; the SDK announces the version before a full read's batches), or none."""
         batch = Batch()
         self.tally_record_read(len(records))
+        version = self.versions.announced.get(self.stream_name)
         for position, record in enumerate(records, start=self.position + 1):
             key = self.key_rule.key(record, position)
             record.pop("_id", None)
-            self.add(batch, key, record, within_depth=within_depth)
+            self.add(batch, key, record, version, within_depth=within_depth)
         self.position += len(records)
         return batch
 
@@ -185,26 +197,24 @@ class MongoSink(BatchSink):
             written, counts.inserted, counts.changed, counts.unchanged, len(rejected),
         )  # fmt: skip
 
-    def mark_removed(self) -> None:
-        """The stream was read whole: once every batch before is written, its documents not seen
-        since it started in this run get `removed_at` (nothing is deleted); their history closes."""
-        self.commits.after_writes(self._mark_removed)
+    def retire_older_versions(self, version: int) -> None:
+        """ACTIVATE_VERSION(version): the documents of an older version (or none) not yet removed get
+        `removed_at` (nothing is deleted) and their history closes. Queued as a write of every key of
+        the collection: it starts once every batch before it is written, and no batch after it is
+        written before it is done."""
+        self.commits.write(functools.partial(self._retire, version), self.collection_name, EVERY_KEY)
 
-    def _mark_removed(self) -> None:
+    def _retire(self, version: int) -> None:
         collection = self.writer.database[self.collection_name]
-        started = self.started_at
 
-        def unseen(document: dict[str, Any]) -> bool:
-            seen = document.get("last_seen_at")
-            if isinstance(seen, dt.datetime) and seen.tzinfo is None:
-                seen = seen.replace(tzinfo=dt.UTC)
-            return document.get("removed_at") is None and (seen is None or seen < started)
+        def older(document: dict[str, Any]) -> bool:
+            seen_in = document.get(VERSION_FIELD)
+            return document.get("removed_at") is None and (not isinstance(seen_in, int) or seen_in < version)
 
         def mark() -> int:
-            # Compared here, not in the query: date and null tests are not faithful on every
-            # MongoDB-compatible server (one key and two dates per document, once per read-whole stream).
-            fields = {"last_seen_at": 1, "removed_at": 1}
-            keys = [d["_id"] for d in collection.find({}, fields) if unseen(d)]
+            # Compared here, not in the query: null tests are not faithful on every MongoDB-compatible
+            # server (one key and two small fields per document, once per activated stream).
+            keys = [d["_id"] for d in collection.find({}, {VERSION_FIELD: 1, "removed_at": 1}) if older(d)]
             if keys:
                 collection.update_many({"_id": {"$in": keys}}, {"$currentDate": {"removed_at": True}})
                 if self.history is not None:
@@ -215,4 +225,6 @@ class MongoSink(BatchSink):
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
             self.writer.retrying(lambda: add_removed(runs, str(self.run_id), self.collection_name, removed), "counts")
-        self.logger.info("%s: %d documents no longer in the source, marked removed", self.collection_name, removed)
+        self.logger.info(
+            "%s: %d documents of a version older than %d, marked removed", self.collection_name, removed, version
+        )

@@ -19,7 +19,10 @@ from pymongo.errors import BulkWriteError, ConnectionFailure
 log = logging.getLogger(__name__)
 DUPLICATE_KEY = 11000
 INSERTED, CHANGED, UNCHANGED = "inserted", "changed", "unchanged"  # what a write did to a key
-TRACKING_FIELDS = ("content_hash", "first_seen_at", "last_seen_at", "changed_at")  # what a record is stored with
+# The Singer table version (RECORD `version`) a key was last seen in; absent when that record had none.
+VERSION_FIELD = "table_version"
+# What a record is stored with.
+TRACKING_FIELDS = ("content_hash", "first_seen_at", "last_seen_at", "changed_at", VERSION_FIELD)
 # What pymongo raises, before sending a write, for a document BSON cannot hold (an integer past 64
 # bits, a NUL byte in a field name): one such document would fail its whole batch, run after run.
 UNSTORABLE = (InvalidDocument, OverflowError)
@@ -32,15 +35,21 @@ class BatchWriteError(RuntimeError):
 
 @dataclass
 class Batch:
-    """Documents to write by key (`_id`), with their content hashes."""
+    """Documents to write by key (`_id`), with their content hashes and table versions (kept apart
+    from the document: a version is no content)."""
 
     documents: dict[Any, dict[str, Any]] = field(default_factory=dict)
     hashes: dict[Any, str] = field(default_factory=dict)
+    versions: dict[Any, int] = field(default_factory=dict)  # only the keys whose record had a version
 
-    def add(self, key: Any, document: dict[str, Any], content_hash: str) -> bool:
+    def add(self, key: Any, document: dict[str, Any], content_hash: str, version: int | None = None) -> bool:
         """Add or replace (the last version of a key in a batch wins); whether the key was there."""
         there = key in self.documents
         self.documents[key], self.hashes[key] = document, content_hash
+        if version is not None:
+            self.versions[key] = version
+        elif self.versions:
+            self.versions.pop(key, None)
         return there
 
 
@@ -110,14 +119,18 @@ class MongoWriter:
 
 
 def _stored(target: Collection[dict[str, Any]], keys: list[Any]) -> dict[Any, dict[str, Any]]:
-    fields = {"content_hash": 1, "first_seen_at": 1, "changed_at": 1, "removed_at": 1}
+    fields = {"content_hash": 1, "first_seen_at": 1, "changed_at": 1, "removed_at": 1, VERSION_FIELD: 1}
     return {d["_id"]: d for d in target.find({"_id": {"$in": keys}}, fields)}
 
 
-def _first_version(key: Any, doc: dict[str, Any], new_hash: str, now: dt.datetime, *, in_place: bool) -> dict[str, Any]:
-    """A new key's document: the record with its content hash, first seen, last seen and changed now."""
-    fields: dict[str, Any] = dict.fromkeys(TRACKING_FIELDS, now)
-    fields["content_hash"] = new_hash
+def _first_version(
+    key: Any, doc: dict[str, Any], new_hash: str, version: int | None, now: dt.datetime, *, in_place: bool
+) -> dict[str, Any]:
+    """A new key's document: the record with its content hash, first seen, last seen and changed now,
+    and its table version when it has one."""
+    fields: dict[str, Any] = {"content_hash": new_hash, "first_seen_at": now, "last_seen_at": now, "changed_at": now}
+    if version is not None:
+        fields[VERSION_FIELD] = version
     if in_place:  # the batch's own dict, which nothing reads as a record again: no copy (pymongo writes _id first)
         doc["_id"] = key
         doc.update(fields)
@@ -129,6 +142,7 @@ def _operation(
     key: Any,
     doc: dict[str, Any],
     new_hash: str,
+    version: int | None,
     old: dict[str, Any] | None,
     touch: tuple[str, ...],
     now: dt.datetime,
@@ -137,11 +151,16 @@ def _operation(
 ) -> tuple[str, dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]:
     """What to write for one key, by kind; an insert is its document (see `_send`)."""
     if old is None:
-        return INSERTED, _first_version(key, doc, new_hash, now, in_place=in_place)
+        return INSERTED, _first_version(key, doc, new_hash, version, now, in_place=in_place)
     if old.get("content_hash") == new_hash and old.get("removed_at") is None:
         # $currentDate keeps the date typed on every server ($set of a date is a string on some).
         touched = {field: doc[field] for field in touch if field in doc}
         update: dict[str, Any] = {"$currentDate": {"last_seen_at": True}}
+        # A new table version is no change: only the version is written (or unset: a record without one).
+        if version is not None and old.get(VERSION_FIELD) != version:
+            touched[VERSION_FIELD] = version
+        elif version is None and VERSION_FIELD in old:
+            update["$unset"] = {VERSION_FIELD: ""}
         if touched:
             update["$set"] = touched
         return UNCHANGED, UpdateOne({"_id": key}, update)
@@ -151,6 +170,8 @@ def _operation(
         "_id": key, **doc, "content_hash": new_hash, "first_seen_at": old.get("first_seen_at", now),
         "last_seen_at": now, "changed_at": changed_at,
     }  # fmt: skip
+    if version is not None:
+        replacement[VERSION_FIELD] = version
     return CHANGED, ReplaceOne({"_id": key}, replacement)
 
 
@@ -166,7 +187,7 @@ def _write(
     """Write every document by its kind; a key another writer inserted meanwhile (duplicate key on
     an insert) is looked up and written again."""
     counts = WriteCounts(at=now)
-    documents, hashes = batch.documents, batch.hashes
+    documents, hashes, versions_of = batch.documents, batch.hashes, batch.versions
     # Naive UTC: the same BSON date as `now`, which pymongo encodes in a third of the time (three per document).
     stamp = now.astimezone(dt.UTC).replace(tzinfo=None)
     pending = list(documents)
@@ -174,12 +195,13 @@ def _write(
     while pending:
         operations: list[dict[str, Any] | ReplaceOne[dict[str, Any]] | UpdateOne]
         if stored:
-            planned = [_operation(key, documents[key], hashes[key], stored.get(key), touch, stamp, in_place=in_place)
-                       for key in pending]  # fmt: skip
+            planned = [_operation(key, documents[key], hashes[key], versions_of.get(key), stored.get(key), touch,
+                                  stamp, in_place=in_place) for key in pending]  # fmt: skip
             kinds, operations = [kind for kind, _ in planned], [operation for _, operation in planned]
         else:  # none of these keys stored (a first load): every document is new, made in one pass
             kinds = [INSERTED] * len(pending)
-            operations = [_first_version(key, documents[key], hashes[key], stamp, in_place=in_place) for key in pending]
+            operations = [_first_version(key, documents[key], hashes[key], versions_of.get(key), stamp,
+                                         in_place=in_place) for key in pending]  # fmt: skip
         try:
             _send(target, kinds, operations)
         except UNSTORABLE:

@@ -8,7 +8,6 @@ record, so a target that writes nothing (or the wrong thing) fails here.
 from __future__ import annotations
 
 import atexit
-import hashlib
 import json
 import os
 import uuid
@@ -49,24 +48,27 @@ STORED = sorted(
 )
 
 
-def expected_documents(lines: list[dict[str, Any]]) -> dict[str, dict[Any, dict[str, Any]]]:
-    """Per stream, the last version of each record by its key, as a keyed upsert must leave them."""
+def expected_documents(lines: list[dict[str, Any]]) -> dict[str, dict[Any, dict[str, Any]] | list[str]]:
+    """Per stream, the last version of each record by its key, as a keyed upsert must leave them; for
+    a stream without key properties every record, as JSON texts in order (an append keeps them all).
+    A record's `version` is stored beside it as `table_version`."""
     keys: dict[str, list[str]] = {}
-    stored: dict[str, dict[Any, dict[str, Any]]] = {}
+    stored: dict[str, dict[Any, dict[str, Any]] | list[str]] = {}
     for message in lines:
         if message["type"] == "SCHEMA":
             keys[message["stream"]] = message.get("key_properties") or []
         elif message["type"] == "RECORD":
-            record = message["record"]
+            record = message["record"] | ({"table_version": message["version"]} if "version" in message else {})
             props = keys[message["stream"]]
-            if not props:  # no key: the content is the identity
-                canonical = json.dumps(record, sort_keys=True, separators=(",", ":"))
-                key: Any = "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()
-            elif len(props) == 1:
-                key = record[props[0]]
-            else:
-                key = "::".join(str(record[p]) for p in props)
-            stored.setdefault(message["stream"], {})[key] = {k: v for k, v in record.items() if k != "_id"}
+            if not props:
+                appended = stored.setdefault(message["stream"], [])
+                assert isinstance(appended, list)
+                appended.append(json.dumps(record, sort_keys=True))
+                continue
+            key = record[props[0]] if len(props) == 1 else "::".join(str(record[p]) for p in props)
+            keyed = stored.setdefault(message["stream"], {})
+            assert isinstance(keyed, dict)
+            keyed[key] = {k: v for k, v in record.items() if k != "_id"}
     return stored
 
 
@@ -87,4 +89,7 @@ def test_each_standard_sample_is_stored_as_its_last_versions(
             for tracking in ("first_seen_at", "last_seen_at", "changed_at", "content_hash"):
                 assert tracking in document, tracking
                 document.pop(tracking)
-        assert found == documents, stream
+        if isinstance(documents, list):  # appended: one document per record, in the order sent
+            assert [json.dumps(found[key], sort_keys=True) for key in sorted(found)] == documents, stream
+        else:
+            assert found == documents, stream

@@ -392,11 +392,12 @@ def test_changes_are_tracked_by_content_and_envelope_fields_never_count(
     }
 
     def run(records: list[dict[str, Any]], run_id: str) -> dict[str, Any]:
+        version = int(run_id.removeprefix("r"))  # each run reads a new table version, activated at the end
         lines = [
             json.dumps(schema),
-            *(json.dumps({"type": "RECORD", "stream": "orders", "record": r}) for r in records),
+            *(json.dumps({"type": "RECORD", "stream": "orders", "record": r, "version": version}) for r in records),
         ]
-        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "orders", "version": 1}))
+        lines.append(json.dumps({"type": "ACTIVATE_VERSION", "stream": "orders", "version": version}))
         done = run_target(
             tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", run_id=run_id,
             envelope_fields=["fetched_at", "run"], refreshed_fields=["run"], history=["orders"],

@@ -1,0 +1,47 @@
+"""Singer table versions: which version each record belongs to, and when an ACTIVATE_VERSION applies.
+
+A RECORD's `version` is the table version it belongs to; a record without one belongs to none. An
+ACTIVATE_VERSION(stream, v) says version v is the whole table: what is older (or of no version)
+is no longer in the source. The SDK sends it twice per full read, first to announce the version
+before its records and again once they are all sent; a tap may also send it only at the end. So
+the first time a run names a version (no record of it and no ACTIVATE_VERSION for it seen yet) it
+is an announcement and retires nothing: applied there it would retire every live document before
+its record arrives again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def version_of(message: dict[str, Any]) -> int | None:
+    """A message's table version: an integer, or None (absent, or no integer)."""
+    version = message.get("version")
+    return version if isinstance(version, int) and not isinstance(version, bool) else None
+
+
+class TableVersions:
+    """The versions the run has named per stream, and the version of the record being read."""
+
+    def __init__(self) -> None:
+        self._named: dict[str, set[int]] = {}
+        self.current: int | None = None  # the version of the RECORD message being processed
+        self.announced: dict[str, int] = {}  # the last ACTIVATE_VERSION per stream: a BATCH's records' version
+
+    def record(self, stream: str, version: int | None) -> None:
+        """A RECORD of `stream` with this version is being processed."""
+        self.current = version
+        if version is not None:
+            named = self._named.get(stream)
+            if named is None:
+                self._named[stream] = {version}
+            else:
+                named.add(version)
+
+    def activate(self, stream: str, version: int) -> bool:
+        """An ACTIVATE_VERSION arrived: whether it retires older versions now (False: an announcement)."""
+        named = self._named.setdefault(stream, set())
+        applies = version in named
+        named.add(version)
+        self.announced[stream] = version
+        return applies
