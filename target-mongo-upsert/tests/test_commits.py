@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 
 import pytest
-from target_mongo_upsert.commits import CommitQueue
+from target_mongo_upsert.commits import EVERY_KEY, CommitQueue
 
 
 class Journal:
@@ -118,3 +118,15 @@ def test_waiting_for_a_writer_returns_once_one_is_free() -> None:
     queue.wait_for_writer()
     assert "end w1" in journal.lines or "end w2" in journal.lines
     queue.wait()
+
+
+def test_a_write_of_every_key_waits_for_the_collections_earlier_writes_and_holds_back_its_later_ones() -> None:
+    journal, queue, release = Journal(), CommitQueue(writers=3), threading.Event()
+    queue.write(journal.job("w1", hold=release), "orders", {1})
+    queue.write(journal.job("other"), "customers", {1})
+    threading.Timer(0.2, release.set).start()
+    queue.write(journal.job("removals"), "orders", EVERY_KEY)  # returns once w1 is done and it started
+    queue.write(journal.job("w2"), "orders", {2})
+    queue.wait()
+    assert journal.lines.index("end w1") < journal.lines.index("start removals")
+    assert journal.lines.index("end removals") < journal.lines.index("start w2")

@@ -29,6 +29,15 @@ def test_state_messages_go_through_the_two_hooks_we_override() -> None:
     assert "_process_state_message" in inspect.getsource(Target)
 
 
+def test_record_messages_reach_the_handler_we_override_with_their_version() -> None:
+    assert parameters(Target._process_record_message) == parameters(TargetMongoUpsert._process_record_message)
+    source = inspect.getsource(Target._process_record_message)
+    assert 'message_dict["record"]' in source  # the message, version and all, is what it is given
+    assert "sink.process_record(" in source  # and the record reaches the sink in the same call
+    reader = inspect.getsource(inspect.getmodule(PluginBase))  # type: ignore[arg-type]
+    assert "self._process_record_message" in reader  # the reader's dispatch
+
+
 def test_activate_version_messages_reach_the_handler_we_override() -> None:
     assert parameters(Target._process_activate_version_message) == parameters(
         TargetMongoUpsert._process_activate_version_message
