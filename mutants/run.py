@@ -207,9 +207,23 @@ MUTATIONS = (
     Mutation(
         "removals never marked",
         "target-mongo-upsert/target_mongo_upsert/target.py",
-        "            sink.mark_removed()",
+        "            sink.retire_older_versions(version)",
         "            pass",
-        ("tests/cli/test_ingest.py", "-k", "week_of_change"),
+        ("target-mongo-upsert/tests/test_versions.py", "-k", "announced_first"),
+    ),
+    Mutation(
+        "version not recorded",
+        "target-mongo-upsert/target_mongo_upsert/writer.py",
+        "            self.versions[key] = version",
+        "            pass",
+        ("target-mongo-upsert/tests/test_versions.py", "-k", "announced_first"),
+    ),
+    Mutation(
+        "the activate applied before the batches before it",
+        "target-mongo-upsert/target_mongo_upsert/sinks.py",
+        "self.commits.write(functools.partial(self._retire, version), self.collection_name, EVERY_KEY)",
+        "self._retire(version)",
+        ("target-mongo-upsert/tests/test_versions.py", "-k", "large_last_batch or parallel_writes"),
     ),
     Mutation(
         "composite keys joined differently",

@@ -61,6 +61,9 @@ TARGET_EXTRAS: dict[str, Any] = {
     # What differs between two reads of the same item (the tap's envelope): never a change by itself.
     "envelope_fields": list(ENVELOPE_FIELDS),
     "refreshed_fields": ["run_id"],
+    # Every value as the API sent it: the seed's `fetched_at` and Peakon's date-times stay ISO strings
+    # (the marts read `attributes.responseAnsweredAt` as text), whatever format the tap's schemas declare.
+    "dates_as_bson": False,
     "history": ["employees"],
     "indexes": {
         "answers_export": ["attributes.responseAnsweredAt", "attributes.employeeId", "attributes.questionId"],
