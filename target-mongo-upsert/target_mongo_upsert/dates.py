@@ -13,7 +13,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-MAX_DEPTH = 100  # a schema nesting deeper describes no record MongoDB could store
+from target_mongo_upsert.rejections import MAX_DEPTH  # a schema nesting deeper describes no storable record
 
 
 @dataclass(frozen=True)

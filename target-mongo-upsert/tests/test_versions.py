@@ -90,11 +90,16 @@ def test_records_without_a_version_belong_to_none_and_an_activation_retires_them
     tmp_path: Path, mongo_uri: str, mongo_db: Db
 ) -> None:
     """As the Singer spec has it (and target-postgres does): a source must tag its records."""
-    lines = [schema(), activate(7), *records([{"id": 1}, {"id": 2}], None), *records([{"id": 3}], 7), activate(7)]
-    counts = replay(tmp_path, mongo_uri, mongo_db, lines, "r1")
-    assert counts["orders"]["removed"] == 2
-    assert (live(mongo_db), removed(mongo_db)) == ({3}, {1, 2})
-    assert "table_version" not in mongo_db["orders"].find_one({"_id": 1})  # type: ignore[operator]
+    rows = [{"id": i} for i in (1, 2, 3, 4)]
+    replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order(rows, 6)], "r1")
+    # 1 and 2 again without a version (unchanged: their version is unset), 3 with one, 4 new without.
+    lines = [schema(), activate(7), *records([rows[0], rows[1]], None), *records([rows[2]], 7),
+             *records([{"id": 5}], None), activate(7)]  # fmt: skip
+    counts = replay(tmp_path, mongo_uri, mongo_db, lines, "r2")["orders"]
+    assert (counts["inserted"], counts["changed"], counts["unchanged"], counts["removed"]) == (1, 0, 3, 4)
+    assert (live(mongo_db), removed(mongo_db)) == ({3}, {1, 2, 4, 5})
+    versions = {d["_id"]: d.get("table_version") for d in mongo_db["orders"].find()}
+    assert versions == {1: None, 2: None, 3: 7, 4: 6, 5: None}
 
 
 def test_parallel_writes_twenty_reruns_with_new_versions_mark_no_live_row_removed_and_count_nothing_changed(
