@@ -41,7 +41,7 @@ class TargetMongoUpsert(Target):
     name = "target-mongo-upsert"
     default_sink_class = MongoSink
     message_reader_class = NumberedMsgSpecReader
-    # Only what it honours: no load_method, record metadata, ACTIVATE_VERSION, stream maps or flattening.
+    # Only what it honours: no load_method, record metadata, stream maps or flattening.
     capabilities: ClassVar[list[CapabilitiesEnum]] = [
         PluginCapabilities.ABOUT,
         PluginCapabilities.ACTIVATE_VERSION,  # a table version made whole: older versions are marked removed

@@ -165,3 +165,17 @@ def test_an_activation_for_a_stream_never_seen_is_a_warning_and_nothing_else(
     assert done.stderr.count("ACTIVATE_VERSION for stream 'orders' without an integer version: ignored") == 2
     assert "ghosts" not in mongo_db.list_collection_names()
     assert live(mongo_db) == {1}
+
+
+def test_the_records_of_a_batch_file_belong_to_the_version_the_stream_announced(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order([{"id": i} for i in (1, 2, 3)], 1)], "r1")
+    path = tmp_path / "orders-1.jsonl"
+    path.write_text("".join(json.dumps({"id": i}) + "\n" for i in (1, 3)))
+    encoding = {"format": "jsonl", "compression": "none"}
+    batch = json.dumps({"type": "BATCH", "stream": "orders", "encoding": encoding, "manifest": [path.as_uri()]})
+    counts = replay(tmp_path, mongo_uri, mongo_db, [schema(), activate(2), batch, activate(2)], "r2")["orders"]
+    assert (counts["unchanged"], counts["changed"], counts["removed"]) == (2, 0, 1)
+    assert {d["_id"]: d["table_version"] for d in mongo_db["orders"].find()} == {1: 2, 2: 1, 3: 2}
+    assert removed(mongo_db) == {2}
