@@ -74,7 +74,8 @@ def where(table: Table, row: dict[str, Any]) -> str:
     return " AND ".join(f"{c} = {literal(row[c])}" for c in columns)
 
 
-def create(postgres: Postgres, database: str, tables: list[Table]) -> None:
+def create(postgres: Postgres, database: str) -> list[Table]:
+    """The upstream tables, empty: a key, a composite key, no key."""
     postgres.sql(
         database,
         f"CREATE SCHEMA {SCHEMA};"
@@ -83,7 +84,11 @@ def create(postgres: Postgres, database: str, tables: list[Table]) -> None:
         " PRIMARY KEY (region, code));"
         f"CREATE TABLE {SCHEMA}.events (kind text, amount integer);",
     )
-    del tables
+    return [
+        Table("items", ("id", "name", "qty", "updated_at"), ("id",)),
+        Table("pairs", ("region", "code", "label", "seen_at"), ("region", "code")),
+        Table("events", ("kind", "amount"), ()),
+    ]
 
 
 @dataclass
@@ -217,15 +222,40 @@ def full_table_catalog(tmp_path: Path, tap: dict[str, Any]) -> Path:
     return path
 
 
+def test_tap_postgres_announces_each_table_version_before_its_records_and_never_closes_it(
+    tmp_path: Path, postgres: Postgres, pg_database: str
+) -> None:
+    """The premise of the test below, as the SDK (0.54) sends it: the one ACTIVATE_VERSION of a stream
+    comes before its records, which carry that version; none follows them. So a target must mark what a
+    version did not bring without waiting for a second ACTIVATE_VERSION."""
+    rng = random.Random(1)  # noqa: S311 - test data
+    for table in create(postgres, pg_database):
+        mutate(postgres, pg_database, table, rng, 5)
+    tap = {**postgres.connection(pg_database), "filter_schemas": [SCHEMA], "emit_activate_version_messages": True}
+    config = tmp_path / "tap.json"
+    config.write_text(json.dumps(tap))
+    done = subprocess.run(
+        [executable("tap-postgres"), "--config", config, "--catalog", full_table_catalog(tmp_path, tap)],
+        capture_output=True, text=True, check=True, timeout=120,
+    )  # fmt: skip
+    kinds: dict[str, list[tuple[str, Any]]] = {}
+    for line in done.stdout.splitlines():
+        message = json.loads(line)
+        if message["type"] in {"RECORD", "ACTIVATE_VERSION"}:
+            version = message.get("version")
+            kinds.setdefault(message["stream"], []).append((message["type"], version))
+    assert set(kinds) == {f"{SCHEMA}-{t}" for t in ("items", "pairs", "events")}
+    for stream, sent in kinds.items():
+        (first, version), *records = sent
+        assert first == "ACTIVATE_VERSION", f"{stream}: first {first}"
+        assert records, f"{stream}: no records"
+        assert all(r == ("RECORD", version) for r in records), f"{stream}: {sorted(set(records))}"
+
+
 def test_twenty_full_table_syncs_with_parallel_writes_count_and_remove_exactly_what_changed_upstream(
     tmp_path: Path, postgres: Postgres, pg_database: str, mongo_uri: str, mongo_db: Database[dict[str, Any]]
 ) -> None:
-    tables = [
-        Table("items", ("id", "name", "qty", "updated_at"), ("id",)),
-        Table("pairs", ("region", "code", "label", "seen_at"), ("region", "code")),
-        Table("events", ("kind", "amount"), ()),
-    ]
-    create(postgres, pg_database, tables)
+    tables = create(postgres, pg_database)
     rng = random.Random(27)  # noqa: S311 - test data
     tap = {**postgres.connection(pg_database), "filter_schemas": [SCHEMA], "emit_activate_version_messages": True}
     catalog = ("--catalog", str(full_table_catalog(tmp_path, tap)))
