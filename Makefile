@@ -10,8 +10,9 @@ ARGS ?=
 
 MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
+INTEROP_VENVS := .venv-interop
 
-.PHONY: venv meltano-venv test lint demo bench bench-simulator mutants lock container-test clean
+.PHONY: venv meltano-venv interop-venvs test lint demo bench bench-simulator mutants lock container-test clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -30,9 +31,15 @@ $(MELTANO_STAMP):
 
 meltano-venv: $(MELTANO_STAMP)
 
-test: venv meltano-venv
+# Third-party Singer plugins the interoperability suite (tests/interop) pipes ours with, each in a venv
+# of its own under .venv-interop/, pinned in tests/interop/plugins.py (reinstalled when a pin changes).
+interop-venvs: venv
+	INTEROP_VENVS=$(abspath $(INTEROP_VENVS)) $(BIN)/python -m tests.interop.plugins
+
+test: venv meltano-venv interop-venvs
 	set -e; for suite in $(SUITES); do \
-	  MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano $(BIN)/python -m pytest $$suite $(ARGS); \
+	  MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano INTEROP_VENVS=$(abspath $(INTEROP_VENVS)) \
+	    $(BIN)/python -m pytest $$suite $(ARGS); \
 	done
 
 lint: venv
@@ -70,4 +77,4 @@ lock: venv
 	  --output-file deploy/requirements.lock deploy/requirements.in
 
 clean:
-	rm -rf $(VENV) $(MELTANO_VENV) .meltano .pytest_cache .mypy_cache .ruff_cache .container-test
+	rm -rf $(VENV) $(MELTANO_VENV) $(INTEROP_VENVS) .meltano .pytest_cache .mypy_cache .ruff_cache .container-test
