@@ -144,6 +144,17 @@ class TargetMongoUpsert(Target):
             "to the millisecond; a value that does not parse is stored as sent. Off: every value as sent.",
         ),
         th.Property(
+            "activate_announced_at_end",
+            th.BooleanType,
+            default=True,
+            title="Apply announced table versions at the end of input",
+            description="A table version an ACTIVATE_VERSION announced (before its records) and no later "
+            "ACTIVATE_VERSION of it closed is applied once the input ends without error: the stream's "
+            "documents of older versions are marked removed, as SDK taps (one ACTIVATE_VERSION per full read, "
+            "before its records) need. Off: only a closing ACTIVATE_VERSION retires documents, for taps that "
+            "send one only after a complete read.",
+        ),
+        th.Property(
             "summary_path",
             th.StringType,
             title="Run summary file",
@@ -251,9 +262,21 @@ class TargetMongoUpsert(Target):
     @override
     def process_endofpipe(self) -> None:
         super().process_endofpipe()
-        self.commits.wait()
+        self.commits.wait()  # every batch written: a failed write raises here, before anything is applied
+        if self.config.get("activate_announced_at_end", True):
+            self.activate_open_versions()
+            self.commits.wait()
         self.client.close()
         self.write_summary(None)
+
+    def activate_open_versions(self) -> None:
+        """The clean end of input closes what an ACTIVATE_VERSION announced and none closed (see
+        versions.py): applied as that closing ACTIVATE_VERSION would be, after every batch is written."""
+        for stream, version in self.versions.open.items():
+            sink = self.get_sink(stream)
+            if isinstance(sink, MongoSink):
+                self.logger.info("%s: table version %d applied at the end of input", stream, version)
+                sink.retire_older_versions(version)
 
     @override
     def _write_state_message(self, state: dict[str, Any]) -> None:

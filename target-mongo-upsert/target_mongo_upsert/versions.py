@@ -6,7 +6,9 @@ is no longer in the source. The SDK sends it twice per full read, first to annou
 before its records and again once they are all sent; a tap may also send it only at the end. So
 the first time a run names a version (no record of it and no ACTIVATE_VERSION for it seen yet) it
 is an announcement and retires nothing: applied there it would retire every live document before
-its record arrives again.
+its record arrives again. An SDK tap (0.54: one ACTIVATE_VERSION per full read, before its records)
+never closes it: such a version is still open when the input ends, and the target may apply it then
+(`activate_announced_at_end`).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ class TableVersions:
         self._named: dict[str, set[int]] = {}
         self.current: int | None = None  # the version of the RECORD message being processed
         self.announced: dict[str, int] = {}  # the last ACTIVATE_VERSION per stream: a BATCH's records' version
+        self.open: dict[str, int] = {}  # per stream, the last version announced and not applied since
 
     def record(self, stream: str, version: int | None) -> None:
         """A RECORD of `stream` with this version is being processed."""
@@ -44,4 +47,8 @@ class TableVersions:
         applies = version in named
         named.add(version)
         self.announced[stream] = version
+        if not applies:
+            self.open[stream] = version
+        elif self.open.get(stream, version) <= version:  # retired with what is older than `version`
+            self.open.pop(stream, None)
         return applies

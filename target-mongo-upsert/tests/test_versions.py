@@ -6,9 +6,11 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+from pymongo import ASCENDING
 from pymongo.database import Database
 
-from .helpers import run_target
+from .helpers import last_line, run_target
 
 Db = Database[dict[str, Any]]
 
@@ -32,6 +34,11 @@ def records(rows: list[dict[str, Any]], version: int | None, stream: str = "orde
 def sdk_order(rows: list[dict[str, Any]], version: int, stream: str = "orders") -> list[str]:
     """A full read as the SDK sends it: the version announced, its records, then activated."""
     return [activate(version, stream), *records(rows, version, stream), activate(version, stream)]
+
+
+def announced_only(rows: list[dict[str, Any]], version: int, stream: str = "orders") -> list[str]:
+    """A full read as SDK 0.54 taps (tap-postgres) send it: the version announced before its records, never closed."""
+    return [activate(version, stream), *records(rows, version, stream)]
 
 
 def replay(tmp_path: Path, mongo_uri: str, db: Db, lines: list[str], run_id: str, **config: Any) -> dict[str, Any]:
@@ -77,8 +84,10 @@ def test_an_activation_with_no_record_of_its_version_retires_every_row_and_a_lat
 ) -> None:
     rows = [{"id": i} for i in range(1, 4)]
     replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order(rows, 1)], "r1")
-    # A lone ACTIVATE_VERSION of a version nothing named yet: an announcement, so nothing is retired.
-    assert replay(tmp_path, mongo_uri, mongo_db, [schema(), activate(2)], "r2") == {}
+    # A lone ACTIVATE_VERSION of a version nothing named yet: an announcement, so nothing is retired
+    # (when the end of input applies it, it retires everything: see the tests of announced versions below).
+    lines = [schema(), activate(2)]
+    assert replay(tmp_path, mongo_uri, mongo_db, lines, "r2", activate_announced_at_end=False) == {}
     assert live(mongo_db) == {1, 2, 3}
     # The table emptied upstream: version 3 announced, then activated with no record.
     counts = replay(tmp_path, mongo_uri, mongo_db, [schema(), activate(3), activate(3)], "r3")
@@ -179,3 +188,74 @@ def test_the_records_of_a_batch_file_belong_to_the_version_the_stream_announced(
     assert (counts["unchanged"], counts["changed"], counts["removed"]) == (2, 0, 1)
     assert {d["_id"]: d["table_version"] for d in mongo_db["orders"].find()} == {1: 2, 2: 1, 3: 2}
     assert removed(mongo_db) == {2}
+
+
+def test_a_version_announced_and_never_closed_is_applied_at_the_end_of_input_as_a_closing_activation_would_be(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    """SDK 0.54 taps announce a full read's version once, before its records, and never close it: the
+    end of input applies it, after every batch (two in flight, many small ones), with the same counts
+    and history as the first test's closing ACTIVATE_VERSION."""
+    rows = [{"id": i, "v": i} for i in range(1, 6)]
+    config: dict[str, Any] = {"history": ["orders"], "parallel_writes": 2, "batch_size_rows": 2}
+    first = replay(tmp_path, mongo_uri, mongo_db, [schema(), *announced_only(rows, 100)], "r1", **config)
+    assert first["orders"] == {"records": 5, "inserted": 5, "changed": 0, "unchanged": 0, "rejected": 0, "removed": 0}
+    kept = [r for r in rows if r["id"] not in {3, 5}]
+    second = replay(tmp_path, mongo_uri, mongo_db, [schema(), *announced_only(kept, 200)], "r2", **config)
+    assert second["orders"] == {"records": 3, "inserted": 0, "changed": 0, "unchanged": 3, "rejected": 0, "removed": 2}
+    assert (live(mongo_db), removed(mongo_db)) == ({1, 2, 4}, {3, 5})
+    documents = {d["_id"]: d for d in mongo_db["orders"].find()}
+    assert {k: d["table_version"] for k, d in documents.items()} == {1: 200, 2: 200, 3: 100, 4: 200, 5: 100}
+    assert all(d["changed_at"] == d["first_seen_at"] for d in documents.values())
+    history = list(mongo_db["orders_history"].find())
+    assert sorted(v["key"] for v in history) == [1, 2, 3, 4, 5]
+    assert {v["key"] for v in history if v["valid_to"] is not None} == {3, 5}
+    # The table emptied upstream: the SDK announces a version and sends no record.
+    assert replay(tmp_path, mongo_uri, mongo_db, [schema(), activate(300)], "r3")["orders"]["removed"] == 3
+    assert live(mongo_db) == set()
+
+
+def test_a_version_closed_in_the_input_is_not_applied_again_at_its_end(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    rows = [{"id": i} for i in range(1, 4)]
+    replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order(rows, 1)], "r1")
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join([schema(), *sdk_order(rows[:2], 2)]) + "\n")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "applied at the end of input" not in done.stderr
+    assert removed(mongo_db) == {3}
+
+
+def test_with_activate_announced_at_end_off_a_version_never_closed_retires_nothing(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    """As the operator runs it: tap-peakon closes a version only after a complete read, so one it
+    announced and did not close is a read that stopped short, which must not retire what it missed."""
+    rows = [{"id": i} for i in range(1, 6)]
+    replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order(rows, 1)], "r1")
+    lines = [schema(), *announced_only(rows[:2], 2)]
+    counts = replay(tmp_path, mongo_uri, mongo_db, lines, "r2", activate_announced_at_end=False)["orders"]
+    assert (counts["unchanged"], counts["changed"], "removed" in counts) == (2, 0, False)
+    assert (live(mongo_db), removed(mongo_db)) == ({1, 2, 3, 4, 5}, set())
+    assert {d["_id"]: d["table_version"] for d in mongo_db["orders"].find()} == {1: 2, 2: 2, 3: 1, 4: 1, 5: 1}
+
+
+@pytest.mark.parametrize("failure", ["malformed last line", "failed write"])
+def test_an_input_ending_in_an_error_applies_no_announced_version(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db, failure: str
+) -> None:
+    rows = [{"id": i, "v": i} for i in range(1, 6)]
+    replay(tmp_path, mongo_uri, mongo_db, [schema(), *sdk_order(rows, 1)], "r1")
+    lines = [schema(), *announced_only(rows[:2], 2)]
+    if failure == "malformed last line":
+        lines.append('{"type": "RECORD", "stream": "orders", "record": ')
+    else:  # a real write error: a new row clashing with row 1 in a unique index
+        mongo_db["orders"].create_index([("v", ASCENDING)], unique=True, name="one_per_v")
+        lines += records([{"id": 9, "v": 1}], 2)
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join(lines) + "\n", run_id="r2")
+    assert done.returncode == 1
+    assert last_line(done.stderr).startswith("target-mongo-upsert: error: ")
+    assert "applied at the end of input" not in done.stderr
+    assert removed(mongo_db) == set()
+    run = mongo_db["ingestion_runs"].find_one({"_id": "r2"}) or {}
+    assert run.get("counts", {}).get("orders", {}).get("removed", 0) == 0
