@@ -64,6 +64,9 @@ TARGET_EXTRAS: dict[str, Any] = {
     # Every value as the API sent it: the seed's `fetched_at` and Peakon's date-times stay ISO strings
     # (the marts read `attributes.responseAnsweredAt` as text), whatever format the tap's schemas declare.
     "dates_as_bson": False,
+    # tap-peakon closes a table version only after a complete read: one it announced and never closed
+    # is a read that stopped short, which must not retire the documents it did not get to.
+    "activate_announced_at_end": False,
     "history": ["employees"],
     "indexes": {
         "answers_export": ["attributes.responseAnsweredAt", "attributes.employeeId", "attributes.questionId"],

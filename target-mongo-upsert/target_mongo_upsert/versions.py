@@ -2,13 +2,12 @@
 
 A RECORD's `version` is the table version it belongs to; a record without one belongs to none. An
 ACTIVATE_VERSION(stream, v) says version v is the whole table: what is older (or of no version)
-is no longer in the source. The SDK sends it twice per full read, first to announce the version
-before its records and again once they are all sent; a tap may also send it only at the end. So
-the first time a run names a version (no record of it and no ACTIVATE_VERSION for it seen yet) it
-is an announcement and retires nothing: applied there it would retire every live document before
-its record arrives again. An SDK tap (0.54: one ACTIVATE_VERSION per full read, before its records)
-never closes it: such a version is still open when the input ends, and the target may apply it then
-(`activate_announced_at_end`).
+is no longer in the source. A tap sends it before a full read's records to announce the version,
+and may send it again once they are all sent (older SDKs did), or only then. So the first time a
+run names a version (no record of it and no ACTIVATE_VERSION for it seen yet) it is an announcement
+and retires nothing: applied there it would retire every live document before its record arrives
+again. SDK 0.54 taps send only the announcement: their version is still open when the input ends,
+and the target applies it then unless `activate_announced_at_end` is off.
 """
 
 from __future__ import annotations
