@@ -105,6 +105,22 @@ class Scored:
     category: str
 
 
+class World(oracle.World):
+    """oracle's World, each chart worked out once per stretch between two version starts (oracle
+    works it out per answer: the same result, slowly)."""
+
+    def chart(self, moment: dt.datetime | None) -> dict[Any, Any]:
+        if moment is None:
+            return super().chart(None)
+        if not hasattr(self, "_starts"):
+            self._starts = sorted({v[0] for vs in self.versions.values() for v in vs if v[0] != oracle.EARLIEST})
+            self._charts: dict[int, dict[Any, Any]] = {}
+        index = bisect.bisect_right(self._starts, moment)
+        if index not in self._charts:
+            self._charts[index] = super().chart(self._starts[index - 1] if index else oracle.EARLIEST)
+        return self._charts[index]
+
+
 @dataclass
 class Raw:
     """The stored documents the figures come from, read plainly."""
@@ -115,8 +131,6 @@ class Raw:
     catalog: dict[str, tuple[Any, Any]]
     segments: tuple[str, ...]
     history_start: dt.datetime | None
-    _boundaries: list[dt.datetime] = field(default_factory=list)
-    _charts: dict[int, dict[Any, Any]] = field(default_factory=dict)
 
     @classmethod
     def of(
@@ -128,7 +142,7 @@ class Raw:
         segments: tuple[str, ...],
     ) -> Raw:
         """`answers`: answers_export documents (`_id` and `attributes`)."""
-        world = oracle.World.of(employees, history)
+        world = World.of(employees, history)
         attributes = [{**doc["attributes"], "answerId": doc["_id"]} for doc in answers if doc.get("removed_at") is None]
         scored = {
             answer["answerId"]: Scored(
@@ -136,14 +150,13 @@ class Raw:
                 value,
                 month,
                 when,
-                oracle.key(answer["questionId"]),
+                oracle.key(answer.get("questionId")),
                 str(answer.get("categoryId")),
             )
             for answer, value, month, when in oracle.scored(attributes)
         }
         starts = [s for doc in history if (s := oracle.aware(doc["valid_from"]))]
-        boundaries = sorted({v[0] for versions in world.versions.values() for v in versions if v[0] != oracle.EARLIEST})
-        return cls(world, scored, attributes, dict(catalog), segments, min(starts, default=None), boundaries)
+        return cls(world, scored, attributes, dict(catalog), segments, min(starts, default=None))
 
     @classmethod
     def read(cls, db: Database[dict[str, Any]], segments: tuple[str, ...]) -> Raw:
@@ -160,11 +173,7 @@ class Raw:
         )
 
     def chart(self, moment: dt.datetime) -> dict[Any, Any]:
-        """oracle's chart at `moment`, once per stretch between two version starts."""
-        index = bisect.bisect_right(self._boundaries, moment)
-        if index not in self._charts:
-            self._charts[index] = self.world.chart(self._boundaries[index - 1] if index else oracle.EARLIEST)
-        return self._charts[index]
+        return self.world.chart(moment)
 
     def path(self, answer: Scored) -> tuple[Any, ...]:
         record = self.world.record(answer.who, answer.when) if answer.who in self.world.versions else {}

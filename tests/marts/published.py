@@ -33,20 +33,24 @@ def build(db: Db, k: int, now: dt.datetime, segments: tuple[str, ...] = SEGMENTS
     return real(db, options, lambda: None)
 
 
-def figures(db: Db, ranges: Iterable[tuple[str, str]] = (), segments: tuple[str, ...] = SEGMENTS) -> list[FigureLike]:
-    """Every published figure, plus `ranges` as `export --from/--to` computes them."""
+def figures(
+    db: Db, ranges: Iterable[tuple[str, str]] = (), k: int = 5, segments: tuple[str, ...] = SEGMENTS
+) -> list[FigureLike]:
+    """Every published figure, plus `ranges` as `export --from/--to` computes them (with threshold
+    `k`: the release layer knows the one it published with)."""
     if NEW_LAYER:
         release: Any = importlib.import_module("peakon_ingest.marts.release")
         return list(release.explain(db, list(ranges)))
-    return figures_from_today(db, ranges, segments)
+    return figures_from_today(db, ranges, k, segments)
 
 
 def figures_from_today(
-    db: Db, ranges: Iterable[tuple[str, str]] = (), segments: tuple[str, ...] = SEGMENTS
+    db: Db, ranges: Iterable[tuple[str, str]] = (), k: int = 5, segments: tuple[str, ...] = SEGMENTS
 ) -> list[FigureLike]:
     """Today's marts (and ranged exports, computed as `export` does) with members per oracle: the
     whole group each row stands for."""
-    from peakon_ingest.marts.build import ranged  # noqa: PLC0415 - today's range export; gone in the new layer
+    from peakon_ingest.marts.build import load, span  # noqa: PLC0415 - today's range export, as `export` runs it
+    from peakon_ingest.marts.compute import compute  # noqa: PLC0415
 
     raw = Raw.read(db, segments)
     found: list[FigureLike] = []
@@ -57,9 +61,10 @@ def figures_from_today(
             oracle.monthly,
         )
     ]
-    options = Options(min_respondents=5, segments=segments)  # the threshold does not change membership
+    options = Options(min_respondents=k, segments=segments)
+    answers, org = load(db)
     for first, last in ranges:
-        rows = {name: ranged(db, name, options, first, last).rows for name in ("manager_question", "driver_segment")}
+        rows = {name: mart.rows for name, mart in compute(answers, org, options, [span(first, last, answers)]).items()}
 
         def period(month: str, first: str = first, last: str = last) -> tuple[str, str] | None:
             return (f"{first}..{last}", last) if first <= month <= last else None

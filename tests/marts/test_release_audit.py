@@ -91,11 +91,11 @@ def test_the_auditor_names_a_figure_whose_numbers_or_members_are_not_its_groups(
 
 
 # -- what the build publishes ----------------------------------------------------------------------
-def test_todays_seven_person_case_team_minus_direct_recovers_no_one(mongo_db: Db) -> None:
+def test_in_the_issues_seven_person_case_team_minus_direct_recovers_no_one(mongo_db: Db) -> None:
     organisation = organisations.crafted()
     organisations.store(mongo_db, organisation)
     published.build(mongo_db, organisation.k, SECOND_BUILD)
-    figures = published.figures(mongo_db)
+    figures = published.figures(mongo_db, k=organisation.k)
     raw = Raw.read(mongo_db, published.SEGMENTS)
     assert figures, "nothing published: the audit would prove nothing"
     found = audited([f for f in figures if f.mart == "manager_question"], raw, organisation.k)
@@ -106,7 +106,7 @@ def test_a_department_head_in_no_managers_team_is_not_recoverable_across_marts(m
     organisation = organisations.crafted()
     organisations.store(mongo_db, organisation)
     published.build(mongo_db, organisation.k, SECOND_BUILD)
-    figures = published.figures(mongo_db, [("2026-06", "2026-09")])
+    figures = published.figures(mongo_db, [("2026-06", "2026-09")], organisation.k)
     raw = Raw.read(mongo_db, published.SEGMENTS)
     assert {f.mart for f in figures} >= {"manager_question", "driver_segment"}
     found = audited(figures, raw, organisation.k)
@@ -150,10 +150,10 @@ def test_no_set_under_k_is_recoverable_from_two_builds_of_random_organisations(
     organisation = organisations.random_organisation(seed, size, layout, k, textual)
     organisations.store(mongo_db, organisation)
     published.build(mongo_db, organisation.k, FIRST_BUILD)
-    figures = published.figures(mongo_db, FIRST_RANGES)
+    figures = published.figures(mongo_db, FIRST_RANGES, organisation.k)
     organisations.add(mongo_db, organisation.later)
     published.build(mongo_db, organisation.k, SECOND_BUILD)
-    figures += published.figures(mongo_db, SECOND_RANGES)
+    figures += published.figures(mongo_db, SECOND_RANGES, organisation.k)
     event(f"figures: {min(len(figures) // 50 * 50, 400)}+")
     raw = Raw.read(mongo_db, published.SEGMENTS)
     found = audited(figures, raw, organisation.k)
