@@ -18,7 +18,6 @@ QUESTIONS = (("q1", "101"), ("q2", "102"), (77, "103"), ("q4", "999"))  # 999: a
 LAYOUTS = ("relationships.manager", "relationships.Manager", "attributes.manager")
 HISTORY_START = dt.datetime(2026, 9, 1, 12, tzinfo=dt.UTC)
 MOVE = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
-RAW = ("employees", "employees_history", "answers_export", "drivers_catalog")
 
 
 def record(
@@ -61,8 +60,9 @@ class Organisation:
 
 
 def store(db: Db, organisation: Organisation) -> None:
-    """Replace the raw collections with `organisation` (its `later` answers are not stored)."""
-    for name in RAW:
+    """Replace everything in `db` with `organisation` (its `later` answers are not stored): marts and
+    the release state of an earlier example go too."""
+    for name in db.list_collection_names():
         db.drop_collection(name)
     catalog = [{"_id": int(i), "Id": int(i), "Driver": d, "SubDriver": s} for i, (d, s) in CATALOG.items()]
     for name, docs in (("employees", organisation.employees), ("employees_history", organisation.history),
