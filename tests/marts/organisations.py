@@ -105,9 +105,9 @@ def crafted() -> Organisation:
 
 
 def one_late_answer(organisation: Organisation) -> dict[str, Any]:
-    """A new answer by one of R's reports to a month already published."""
+    """A new answer by one of H's reports (a group published on every layer) to a month already published."""
     ident = max(doc["_id"] for doc in organisation.answers) + 1
-    return answer(ident, R_TEAM[2], QUESTIONS[0], f"{CRAFTED_MONTHS[-1]}-20T09:00:00Z", 7)
+    return answer(ident, D_TEAM[2], QUESTIONS[0], f"{CRAFTED_MONTHS[-1]}-20T09:00:00Z", 7)
 
 
 # -- random ---------------------------------------------------------------------------------------
