@@ -46,6 +46,13 @@ def test_a_partition_into_three_groups_of_5_and_their_total_gives_no_one_under_5
     assert recoverable(system(range(5), range(5, 10), range(10, 15), range(15)), 5) == []
 
 
+def test_three_overlapping_groups_give_the_two_people_only_halves_of_them_isolate() -> None:
+    # No difference of two groups isolates anyone; (A + B - C) / 2 gives {4, 5}.
+    a, b, c = range(6), range(4, 10), [*range(4), *range(6, 10)]
+    groups = System("answers", [frozenset(a), frozenset(b), frozenset(c)], [{}, {}, {}], {p: p for p in range(10)})
+    assert [(leak.people, leak.confirmed) for leak in recoverable(groups, 3)] == [(frozenset({4, 5}), True)]
+
+
 def test_people_with_several_answers_count_once() -> None:
     # Three answers each from people 0 and 1, one from 2..6: the group less {2..6} is 2 people, 6 answers.
     groups = System("answers", [frozenset(range(11)), frozenset(range(6, 11))], [{}, {}])
