@@ -131,6 +131,11 @@ class Raw:
     catalog: dict[str, tuple[Any, Any]]
     segments: tuple[str, ...]
     history_start: dt.datetime | None
+    months: dict[str, list[tuple[Any, Scored]]] = field(default_factory=dict)  # month -> its scored answers
+
+    def __post_init__(self) -> None:
+        for ident, answer in self.answers.items():
+            self.months.setdefault(answer.month, []).append((ident, answer))
 
     @classmethod
     def of(
@@ -263,6 +268,33 @@ def _outside(mart: str, row: Mapping[str, Any], answer: Scored, raw: Raw, last: 
     end = raw.chart(oracle.month_end(last if rules.team_chart_at_range_end else answer.month))
     line = [manager, *oracle.above(end, manager)]
     return None if wanted in line else f"an answer of {answer.who!r}, in the teams of {line!r}"
+
+
+def group(mart: str, row: Mapping[str, Any], raw: Raw, rules: Rules = RELEASE) -> frozenset[Any]:
+    """Every scored answer (its `_id`) of the group `row` names, in its month or range, by the
+    auditor's rules: what a figure of that group would count were it complete."""
+    first, last = span(row["month"])
+    return frozenset(
+        ident
+        for month in raw.months
+        if first <= month <= last
+        for ident, answer in raw.months[month]
+        if _outside(mart, row, answer, raw, last, rules) is None
+    )
+
+
+def employed(month: str, department: Any, raw: Raw, rules: Rules = RELEASE) -> tuple[frozenset[Any], frozenset[Any]]:
+    """The employees of `department` (first segment) at the end of `month` who were employed in
+    it, and those of them with a scored answer in it."""
+    answered = {answer.who for _, answer in raw.months.get(month, [])}
+    end = oracle.month_end(month)
+    people = frozenset(
+        who
+        for who in raw.world.versions
+        if raw.present(who, month, rules)
+        and (raw.world.record(who, end).get("attributes") or {}).get(raw.segments[0]) == department
+    )
+    return people, people & answered
 
 
 def _numbers(row: Mapping[str, Any], members: list[Scored]) -> list[str]:

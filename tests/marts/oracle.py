@@ -118,7 +118,6 @@ def above(chart: Mapping[Any, Any], who: Any) -> list[Any]:
 class Group:
     parent: Any
     answers: list[tuple[Any, float]] = field(default_factory=list)
-    ids: list[Any] = field(default_factory=list)  # each answer's `answerId` (the auditor's variables)
 
     @property
     def respondents(self) -> set[Any]:
@@ -165,13 +164,11 @@ def manager_groups(
         line = [manager, *above(end, manager)]
         direct = (month, question, "direct", manager)
         groups.setdefault(direct, Group((month, question, "team", manager))).answers.append((who, value))
-        groups[direct].ids.append(answer.get("answerId"))
         for node in line:
             parent = end[node]
             team = (month, question, "team", node)
             groups.setdefault(team, Group(None if parent is None else (month, question, "team", parent)))
             groups[team].answers.append((who, value))
-            groups[team].ids.append(answer.get("answerId"))
     return groups
 
 
@@ -198,7 +195,6 @@ def segment_groups(
             name = (month, *catalog[category], path)
             parent = (month, *catalog[category], path[:-1]) if depth > 1 else None
             groups.setdefault(name, Group(parent)).answers.append((who, value))
-            groups[name].ids.append(answer.get("answerId"))
     return groups
 
 
@@ -206,30 +202,22 @@ def participation(
     world: World, answers: Iterable[Doc], segment: str, history_start: dt.datetime | None
 ) -> dict[tuple[str, Any], tuple[int, int]]:
     """(month, department) -> (employees, respondents), every group, before the threshold."""
-    groups = participation_members(world, answers, segment, history_start)
-    return {name: (len(employed), len(answered)) for name, (employed, answered) in groups.items()}
-
-
-def participation_members(
-    world: World, answers: Iterable[Doc], segment: str, history_start: dt.datetime | None
-) -> dict[tuple[str, Any], tuple[set[Any], set[Any]]]:
-    """(month, department) -> (the employees counted, those of them who answered)."""
     answered: dict[str, set[Any]] = defaultdict(set)
     for answer, _, month, _ in scored(answers):
         answered[month].add(key(answer["employeeId"]))
-    out: dict[tuple[str, Any], tuple[set[Any], set[Any]]] = {}
+    out: dict[tuple[str, Any], tuple[int, int]] = {}
     for month, who_answered in answered.items():
         start = dt.datetime.fromisoformat(f"{month}-01T00:00:00+00:00")
         end = month_end(month)
+        tally: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
         for who, versions in world.versions.items():
             first, last_to = versions[0][0], versions[-1][1]
             first_sync = history_start is not None and first < history_start + dt.timedelta(days=1)
             if (first == EARLIEST or first <= end or first_sync) and (last_to is None or last_to > start):
                 unit = world.record(who, end).get("attributes", {}).get(segment)
-                employed, responded = out.setdefault((month, unit), (set(), set()))
-                employed.add(who)
-                if who in who_answered:
-                    responded.add(who)
+                tally[unit][0] += 1
+                tally[unit][1] += who in who_answered
+        out.update({(month, unit): (e, r) for unit, (e, r) in tally.items()})
     return out
 
 

@@ -14,8 +14,7 @@ from typing import Any
 from pymongo.database import Database
 
 from peakon_ingest.marts.options import PREFIX, Options
-from tests.marts import oracle
-from tests.marts.audit import RELEASE, TODAY, Figure, FigureLike, Raw, Rules
+from tests.marts.audit import ANSWER_MARTS, RELEASE, TODAY, Figure, FigureLike, Raw, Rules, employed, group
 
 Db = Database[dict[str, Any]]
 SEGMENTS = ("Department", "Sub-Department")
@@ -47,40 +46,22 @@ def figures(
 def figures_from_today(
     db: Db, ranges: Iterable[tuple[str, str]] = (), k: int = 5, segments: tuple[str, ...] = SEGMENTS
 ) -> list[FigureLike]:
-    """Today's marts (and ranged exports, computed as `export` does) with members per oracle: the
-    whole group each row stands for."""
-    from peakon_ingest.marts.build import load, span  # noqa: PLC0415 - today's range export, as `export` runs it
-    from peakon_ingest.marts.compute import compute  # noqa: PLC0415
-
+    """Today's marts (and ranged exports, computed as `export` does) with members by the auditor's
+    rules: the whole group each row stands for (today's rows leave no answer of a group out)."""
+    # Today's range export, as `export` runs it; looked up by name, as the release layer has none.
+    today: Any = importlib.import_module("peakon_ingest.marts.build")
+    compute: Any = importlib.import_module("peakon_ingest.marts.compute").compute
     raw = Raw.read(db, segments)
-    found: list[FigureLike] = []
-    periods: list[tuple[list[dict[str, Any]], list[dict[str, Any]], Any]] = [
-        (
-            list(db[PREFIX + "manager_question"].find({}, {"_id": 0})),
-            list(db[PREFIX + "driver_segment"].find({}, {"_id": 0})),
-            oracle.monthly,
-        )
+    rows = [(name, row) for name in ANSWER_MARTS for row in db[PREFIX + name].find({}, {"_id": 0})]
+    if ranges:
+        options = Options(min_respondents=k, segments=segments)
+        answers, org = today.load(db)
+        for first, last in ranges:
+            marts = compute(answers, org, options, [today.span(first, last, answers)])
+            rows += [(name, row) for name in ANSWER_MARTS for row in marts[name].rows]
+    found: list[FigureLike] = [Figure(name, row, group(name, row, raw, TODAY)) for name, row in rows]
+    found += [
+        Figure("participation", row, *employed(row["month"], row["department"], raw, TODAY))
+        for row in db[PREFIX + "participation"].find({}, {"_id": 0})
     ]
-    options = Options(min_respondents=k, segments=segments)
-    answers, org = load(db)
-    for first, last in ranges:
-        rows = {name: mart.rows for name, mart in compute(answers, org, options, [span(first, last, answers)]).items()}
-
-        def period(month: str, first: str = first, last: str = last) -> tuple[str, str] | None:
-            return (f"{first}..{last}", last) if first <= month <= last else None
-
-        periods.append((rows["manager_question"], rows["driver_segment"], period))
-    for managers, segments_rows, period in periods:
-        groups = oracle.manager_groups(raw.world, raw.attributes, period)
-        for row in managers:
-            name = (row["month"], oracle.key(row["question_id"]), row["scope"], oracle.key(row["manager_id"]))
-            found.append(Figure("manager_question", row, frozenset(groups[name].ids)))
-        by_path = oracle.segment_groups(raw.world, raw.attributes, raw.catalog, segments, period)
-        for row in segments_rows:
-            name = (row["month"], row["driver"], row["sub_driver"], tuple(row["path"]))
-            found.append(Figure("driver_segment", row, frozenset(by_path[name].ids)))
-    members = oracle.participation_members(raw.world, raw.attributes, segments[0], raw.history_start)
-    for row in db[PREFIX + "participation"].find({}, {"_id": 0}):
-        employed, answered = members[(row["month"], row["department"])]
-        found.append(Figure("participation", row, frozenset(employed), frozenset(answered)))
     return found

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from pymongo.database import Database
 from peakon_ingest.marts.options import NAMES, PREFIX
 from tests.cli.helpers import cli_env, run_cli
 from tests.marts import oracle, organisations, published
-from tests.marts.audit import Raw, Scored
+from tests.marts.audit import Raw, Scored, group
 from tests.marts.organisations import CRAFTED_MONTHS, THIN_MONTH, Organisation
 
 Db = Database[dict[str, Any]]
@@ -88,8 +88,25 @@ def recovery(found: tuple[int, float], truth: Iterable[Scored], k: int) -> str |
     return None
 
 
-def ids(groups: Mapping[Any, oracle.Group], name: Any) -> set[Any]:
-    return set(groups[name].ids) if name in groups else set()
+@dataclass
+class Truth:
+    """The answers each monthly group really holds, from the raw data by the auditor's rules."""
+
+    raw: Raw
+    known: dict[tuple[Any, ...], frozenset[Any]] = field(default_factory=dict)
+
+    def manager(self, month: str, question: Any, scope: str, manager: Any) -> frozenset[Any]:
+        row = {"month": month, "question_id": question, "scope": scope, "manager_id": manager}
+        return self._group("manager_question", row)
+
+    def segment(self, month: str, driver: Any, sub_driver: Any, path: tuple[Any, ...]) -> frozenset[Any]:
+        return self._group("driver_segment", {"month": month, "driver": driver, "sub_driver": sub_driver, "path": path})
+
+    def _group(self, mart: str, row: dict[str, Any]) -> frozenset[Any]:
+        name = (mart, *(tuple(v) if isinstance(v, list) else v for v in row.values()))
+        if name not in self.known:
+            self.known[name] = group(mart, row, self.raw)
+        return self.known[name]
 
 
 def reports_of(org: Iterable[Row]) -> dict[Any, list[Any]]:
@@ -129,7 +146,7 @@ def test_within_a_mart_a_team_minus_the_groups_below_it_recovers_no_group_under_
     reports = reports_of(marts["org"])
     rows = {(r["month"], oracle.key(r["question_id"]), r["scope"], oracle.key(r["manager_id"])): r
             for r in marts["manager_question"]}  # fmt: skip
-    truth = oracle.manager_groups(raw.world, raw.attributes)
+    truth = Truth(raw)
     recovered, tried = [], 0
     for (month, question, scope, manager), team in rows.items():
         if scope != "team":
@@ -137,10 +154,10 @@ def test_within_a_mart_a_team_minus_the_groups_below_it_recovers_no_group_under_
         # Subtract what is published below: the direct group, and per report their team, or where
         # that is hidden, what is published below it in turn.
         parts = cover(manager, month, question, rows, reports, top=True)
-        whole = ids(truth, (month, question, "team", manager))
-        if not parts or any(not ids(truth, name) <= whole for name in parts):
+        whole = truth.manager(month, question, "team", manager)
+        if not parts or any(not truth.manager(*name) <= whole for name in parts):
             continue  # not a clean subtraction
-        rest = whole.difference(*(ids(truth, name) for name in parts))
+        rest = whole.difference(*(truth.manager(*name) for name in parts))
         tried += 1
         found = recovery(difference(team, [rows[n] for n in parts]), (raw.answers[a] for a in rest), organisation.k)
         if found:
@@ -164,8 +181,7 @@ def test_across_marts_a_department_minus_the_manager_groups_inside_it_recovers_n
     for r in marts["manager_question"]:
         driver = (r["month"], r.get("driver"), r.get("sub_driver"))
         questions.setdefault(driver, set()).add(oracle.key(r["question_id"]))
-    by_manager = oracle.manager_groups(raw.world, raw.attributes)
-    by_path = oracle.segment_groups(raw.world, raw.attributes, raw.catalog, published.SEGMENTS)
+    truth = Truth(raw)
     recovered, tried = [], 0
     for row in marts["driver_segment"]:
         if len(row["path"]) != 1:
@@ -182,10 +198,10 @@ def test_across_marts_a_department_minus_the_manager_groups_inside_it_recovers_n
             for top in tops
             for name in cover(top, month, question, rows, reports, top=False)
         ]
-        whole = ids(by_path, (month, row["driver"], row["sub_driver"], (unit,)))
-        if not parts or any(not ids(by_manager, name) <= whole for name in parts):
+        whole = truth.segment(month, row["driver"], row["sub_driver"], (unit,))
+        if not parts or any(not truth.manager(*name) <= whole for name in parts):
             continue
-        rest = whole.difference(*(ids(by_manager, name) for name in parts))
+        rest = whole.difference(*(truth.manager(*name) for name in parts))
         tried += 1
         found = recovery(difference(row, [rows[n] for n in parts]), (raw.answers[a] for a in rest), organisation.k)
         if found:
@@ -201,27 +217,22 @@ def test_two_overlapping_ranges_differ_by_no_group_under_k(analyst: Analyst) -> 
     raw = stored(analyst.db, organisation)
     analyst.build()
     first, before, last = CRAFTED_MONTHS[0], CRAFTED_MONTHS[-1], THIN_MONTH
-    monthly = {
-        "manager_question": oracle.manager_groups(raw.world, raw.attributes),
-        "driver_segment": oracle.segment_groups(raw.world, raw.attributes, raw.catalog, published.SEGMENTS),
-    }
+    truth = Truth(raw)
     recovered, tried = [], 0
-    for name, groups in monthly.items():
-        keys = (
-            ("question_id", "scope", "manager_id") if name == "manager_question" else ("driver", "sub_driver", "path")
-        )
+    for name in KEYS:
+        keys = KEYS[name][1:]  # a range's rows: one per group, whatever its month
         longer = {tuple(json.dumps(r[f]) for f in keys): r for r in analyst.export(name, first, last)}
         shorter = {tuple(json.dumps(r[f]) for f in keys): r for r in analyst.export(name, first, before)}
-        for group, row in longer.items():
-            if group not in shorter:
+        for named, row in longer.items():
+            if named not in shorter:
                 continue
-            values = tuple(json.loads(v) for v in group)
+            values = tuple(json.loads(v) for v in named)
             if name == "manager_question":
-                truth = ids(groups, (last, oracle.key(values[0]), values[1], oracle.key(values[2])))
+                held = truth.manager(last, oracle.key(values[0]), values[1], oracle.key(values[2]))
             else:
-                truth = ids(groups, (last, values[0], values[1], tuple(values[2])))
+                held = truth.segment(last, values[0], values[1], tuple(values[2]))
             tried += 1
-            found = recovery(difference(row, [shorter[group]]), (raw.answers[a] for a in truth), organisation.k)
+            found = recovery(difference(row, [shorter[named]]), (raw.answers[a] for a in held), organisation.k)
             if found:
                 recovered.append(f"{name} {values} in {last}: {found}")
     assert tried, "nothing to subtract: the attack proves nothing here"
@@ -239,18 +250,14 @@ def test_a_rebuild_after_one_new_answer_does_not_give_that_answer_away(analyst: 
     new = raw.answers[late["_id"]]
     recovered, tried = [], 0
     for name in ("manager_question", "driver_segment"):
-        keys = (
-            ("month", "question_id", "scope", "manager_id")
-            if name == "manager_question"
-            else ("month", "driver", "sub_driver", "path")
-        )
+        keys = KEYS[name]
         old = {json.dumps([r[f] for f in keys]): r for r in before[name]}
         for row in after[name]:
-            group = json.dumps([row[f] for f in keys])
-            if group not in old:
+            named = json.dumps([row[f] for f in keys])
+            if named not in old:
                 continue
             tried += 1
-            if found := recovery(difference(row, [old[group]]), [new], organisation.k):
-                recovered.append(f"{name} {group}: {found}")
+            if found := recovery(difference(row, [old[named]]), [new], organisation.k):
+                recovered.append(f"{name} {named}: {found}")
     assert tried, "nothing to subtract: the attack proves nothing here"
     assert recovered == [], "\n".join(recovered[:10])

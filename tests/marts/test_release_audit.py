@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, Phase, event, given, settings
 from hypothesis import strategies as st
 from pymongo.database import Database
 
-from tests.marts import oracle, organisations, published
-from tests.marts.audit import Figure, FigureLike, Raw, System, leaks, recoverable, verify
+from tests.marts import organisations, published
+from tests.marts.audit import Figure, FigureLike, Raw, System, group, leaks, recoverable, verify
 from tests.marts.organisations import D_TEAM, LAYOUTS, R_TEAM, H, M, Organisation, R
 
 Db = Database[dict[str, Any]]
@@ -67,34 +67,37 @@ def crafted_raw() -> tuple[Raw, Organisation]:
     return raw, organisation
 
 
+def manager_figure(raw: Raw, scope: str, manager: Any, members: frozenset[Any] | None = None) -> Figure:
+    """A manager_question figure of the crafted organisation's first month and q1, as today's rules
+    publish it: its group's answers (or `members`) and their figures."""
+    names = {"month": organisations.CRAFTED_MONTHS[0], "question_id": "q1", "scope": scope, "manager_id": manager}
+    counted = group("manager_question", names, raw) if members is None else members
+    scores = [raw.answers[a].value for a in counted]
+    row = names | {
+        "respondents": len({raw.answers[a].who for a in counted}),
+        "answers": len(scores),
+        "score_mean": round(sum(scores) / len(scores), 2),
+        "nps": round(100 * (sum(s >= 9 for s in scores) - sum(s <= 6 for s in scores)) / len(scores)),
+    }
+    return Figure("manager_question", row, counted)
+
+
 def test_the_auditor_recovers_r_from_team_m_minus_direct_r_and_verifies_both_figures() -> None:
     raw, _ = crafted_raw()
-    groups = oracle.manager_groups(raw.world, raw.attributes)
-    month, question = organisations.CRAFTED_MONTHS[0], "q1"
-    figures: list[FigureLike] = []
-    for scope, manager in (("team", M), ("direct", R)):
-        group = groups[(month, question, scope, manager)]
-        row = {"month": month, "question_id": question, "scope": scope, "manager_id": manager} | group.figures()
-        figures.append(Figure("manager_question", row, frozenset(group.ids)))
+    figures: list[FigureLike] = [manager_figure(raw, "team", M), manager_figure(raw, "direct", R)]
+    assert [len(f.members) for f in figures] == [len(R_TEAM) + 1, len(R_TEAM)]
     assert verify(figures, raw) == []
     assert [leak.people for leak in leaks(figures, raw, 5)] == [frozenset({R})]
 
 
 def test_the_auditor_names_a_figure_whose_numbers_or_members_are_not_its_groups() -> None:
     raw, _ = crafted_raw()
-    groups = oracle.manager_groups(raw.world, raw.attributes)
-    month = organisations.CRAFTED_MONTHS[0]
-    team = groups[(month, "q1", "team", M)]
-    row = {"month": month, "question_id": "q1", "scope": "direct", "manager_id": R} | team.figures()
-    problems = verify([Figure("manager_question", row, frozenset(team.ids))], raw)
+    team = manager_figure(raw, "team", M)
+    problems = verify([manager_figure(raw, "direct", R, team.members)], raw)
     assert any(f"an answer of {R}, whose manager was {M}" in p for p in problems), problems
-    direct = groups[(month, "q1", "direct", R)]
-    row = {"month": month, "question_id": "q1", "scope": "direct", "manager_id": R} | direct.figures()
-    row["answers"] = len(direct.ids) + 1
-    assert any(
-        "answers 6, the members give 5" in p
-        for p in verify([Figure("manager_question", row, frozenset(direct.ids))], raw)
-    )
+    direct = manager_figure(raw, "direct", R)
+    wrong = Figure("manager_question", {**direct.row, "answers": len(R_TEAM) + 1}, direct.members)
+    assert any("answers 6, the members give 5" in p for p in verify([wrong], raw))
 
 
 # -- what the build publishes ----------------------------------------------------------------------
