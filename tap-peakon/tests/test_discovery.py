@@ -67,7 +67,8 @@ def test_config_from_environment_variables(simulator: SimulatorThread, tmp_path:
             if metadata["breadcrumb"] == []:
                 metadata["metadata"]["selected"] = entry["tap_stream_id"] == "drivers"
     (tmp_path / "catalog.json").write_text(json.dumps(catalog))
-    env = {**os.environ, "TAP_PEAKON_APP_TOKEN": DEFAULT_APP_TOKEN, "TAP_PEAKON_BASE_URL": simulator.base_url}
+    env = {**os.environ, "TAP_PEAKON_APP_TOKEN": DEFAULT_APP_TOKEN, "TAP_PEAKON_BASE_URL": simulator.base_url,
+           "TAP_PEAKON_COMPANY_ID": "22182"}  # fmt: skip
     result = subprocess.run(
         [sys.executable, "-m", "tap_peakon", "--config", "ENV", "--catalog", str(tmp_path / "catalog.json")],
         capture_output=True, text=True, check=True, timeout=60, env=env,
@@ -80,7 +81,12 @@ def test_config_from_environment_variables(simulator: SimulatorThread, tmp_path:
 def test_streams_setting_selects_without_a_catalog(simulator: SimulatorThread, tmp_path: Path) -> None:
     """`streams` in the config: only those emit records; a child's parent is read for its ids only."""
     config = tmp_path / "config.json"
-    settings = {"app_token": DEFAULT_APP_TOKEN, "base_url": simulator.base_url, "streams": ["scores_by_driver"]}
+    settings = {
+        "app_token": DEFAULT_APP_TOKEN,
+        "base_url": simulator.base_url,
+        "company_id": 22182,
+        "streams": ["scores_by_driver"],
+    }
     config.write_text(json.dumps(settings))
     result = subprocess.run(
         [sys.executable, "-m", "tap_peakon", "--config", str(config)],
