@@ -150,11 +150,13 @@ class AnswersExportStream(PeakonStream):
 
     # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
     # object or a list (a broken server's) would crash that comparison and stall every later run. It
-    # moves no bookmark instead; the target keeps it aside. (tests/test_sdk_contract.py guards it.)
+    # moves no bookmark instead; the target keeps it aside. The SDK moves no bookmark in a FULL_TABLE
+    # read either; this one does, as the page-file path does, so the next incremental run starts
+    # after the whole read. (tests/test_sdk_contract.py guards the hook.)
     @override
     def _increment_stream_state(self, latest_record: dict[str, Any], *, context: Context | None = None) -> None:
         if is_bookmark(latest_record.get("_id")):
-            super()._increment_stream_state(latest_record, context=context)
+            self.state_manager.increment_state(latest_record, context=context, replication_key=self.replication_key)
 
     @override
     def get_batches(

@@ -1,7 +1,8 @@
 """Table versions: Singer ACTIVATE_VERSION as the spec and the SDK define it.
 
-A stream read in full (FULL_TABLE: every stream but the incremental answers, unless the catalog
-makes them FULL_TABLE too) goes through the SDK's `emit_activate_version_messages` path: an
+A stream read in full (FULL_TABLE: every stream without a bookmark; the incremental answers when
+the catalog chooses FULL_TABLE or when they start without a bookmark: a first run, a state reset,
+Meltano's `--full-refresh`) goes through the SDK's `emit_activate_version_messages` path: an
 ACTIVATE_VERSION announces the table version before the first record, and every RECORD carries that
 `version`. Once the stream (its child streams included) has been read to the end without error, the
 same version is activated again: a target may now remove what this version did not bring. A read
@@ -14,6 +15,7 @@ from __future__ import annotations
 from typing import Any
 
 from singer_sdk import Stream
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 # The SDK's name for the setting; tap-peakon turns it on by default (tap.py).
@@ -22,6 +24,18 @@ SETTING = "emit_activate_version_messages"
 
 class VersionedStream(Stream):
     """A stream whose full reads carry a table version (mixed in before the SDK's stream class)."""
+
+    def prepare_read(self) -> None:
+        """Before the sync: an incremental stream reads everything when the catalog chooses FULL_TABLE
+        or when it starts without a bookmark. This run is then FULL_TABLE, and its old bookmark is
+        dropped: it moves again from the first record (AnswersExportStream moves it in full reads too),
+        so the next incremental run starts after this read."""
+        if not self.replication_key:
+            return
+        state = self.tap_state.get("bookmarks", {}).get(self.name, {})  # read, not created
+        if self.replication_method == REPLICATION_FULL_TABLE or state.get("replication_key_value") is None:
+            self.forced_replication_method = REPLICATION_FULL_TABLE
+            state.pop("replication_key_value", None)
 
     @property
     @override

@@ -26,7 +26,7 @@ from tap_peakon.privacy import MODES, Privacy, parse_fields
 from tap_peakon.rate_limit import HourlyLimiter
 from tap_peakon.run_summary import RunStats
 from tap_peakon.schema_derivation import SCHEMA_DIR
-from tap_peakon.table_versions import SETTING
+from tap_peakon.table_versions import SETTING, VersionedStream
 
 STREAM_TYPES: list[type[Stream]] = [
     streams.AnswersExportStream,
@@ -198,9 +198,10 @@ class TapPeakon(Tap):
             th.BooleanType,
             default=True,
             title="Emit `ACTIVATE_VERSION` messages",
-            description="Table versions for streams read in full (all but the incremental answers, unless the "
-            "catalog makes them FULL_TABLE): an ACTIVATE_VERSION before the records, each RECORD carrying its "
-            "version, and the same ACTIVATE_VERSION again once the stream was read to the end without error.",
+            description="Table versions for streams read in full (all but the answers, which are read in full "
+            "when the catalog chooses FULL_TABLE or the state holds no bookmark): an ACTIVATE_VERSION before the "
+            "records, each RECORD carrying its version, and the same ACTIVATE_VERSION again once the stream was "
+            "read to the end without error.",
         ),
         th.Property(
             "summary_path",
@@ -327,6 +328,9 @@ class TapPeakon(Tap):
     def sync_all(self) -> None:
         error: Exception | None = None
         try:
+            for stream in self.streams.values():
+                if isinstance(stream, VersionedStream):
+                    stream.prepare_read()
             super().sync_all()
         except Exception as err:
             error = err

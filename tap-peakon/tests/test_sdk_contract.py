@@ -13,6 +13,7 @@ from singer_sdk import Stream, Tap
 from singer_sdk.helpers import _batch
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.schema.source import StreamSchema
+from singer_sdk.streams._state import StreamStateManager
 from tap_peakon.streams import AnswersExportStream
 from tap_peakon.table_versions import VersionedStream
 from tap_peakon.tap import TapPeakon
@@ -36,6 +37,9 @@ def test_sync_all_is_the_sdk_entry_point_we_wrap() -> None:
 def test_the_bookmark_moves_through_the_hook_answers_override() -> None:
     assert parameters(Stream._increment_stream_state) == parameters(AnswersExportStream._increment_stream_state)
     assert "self._increment_stream_state(record" in inspect.getsource(Stream._sync_records)
+    # What our override calls instead of the SDK's (which moves no bookmark in a FULL_TABLE read).
+    assert "self.state_manager.increment_state(" in inspect.getsource(Stream._increment_stream_state)
+    assert parameters(StreamStateManager.increment_state) == ["self", "latest_record", "context", "replication_key"]
 
 
 def test_batch_config_has_the_fields_the_batch_writer_reads() -> None:

@@ -39,16 +39,19 @@ def test_each_full_read_announces_its_version_records_carry_it_and_it_is_activat
 ) -> None:
     out = run_tap(tap_config(simulator))
     assert out.error is None
-    for stream in FULL_READS:
+    for stream in {*FULL_READS, "answers_export"}:  # the answers too: no bookmark yet, so a whole read
         assert_versioned(out, stream)
     # The SDK's version: the run's start in whole seconds (a 32-bit integer column holds it).
     versions = {m["version"] for m in out.messages if m["type"] == "ACTIVATE_VERSION"}
     assert len(versions) == 1
     assert 1_700_000_000 < versions.pop() < 2**31
-    # The incremental answers carry no version and are never activated.
-    answers = of_stream(out, "answers_export")
-    assert {m["type"] for m in answers} == {"RECORD"}
+    # From a bookmark, the answers are read incrementally: no version, never activated.
+    control(simulator, "POST", "answers", {"count": 10})
+    again = run_tap(tap_config(simulator), state=out.final_state, streams={"answers_export", "drivers"})
+    answers = of_stream(again, "answers_export")
+    assert [m["type"] for m in answers] == ["RECORD"] * 10
     assert all("version" not in m for m in answers)
+    assert_versioned(again, "drivers")
 
 
 def test_a_stream_that_fails_mid_read_sends_no_closing_activate(make_simulator: SimulatorFactory) -> None:
@@ -83,9 +86,11 @@ def test_a_stream_map_alias_renames_every_message_kind_and_no_page_file_escapes_
         ("ACTIVATE_VERSION", "people"),
         ("RECORD", "people"),
         ("SCHEMA", "answers"),
+        ("ACTIVATE_VERSION", "answers"),  # no bookmark yet: a whole read
         ("RECORD", "answers"),  # a stream map moves the answers from page files to records
     }
     assert_versioned(out, "people")
+    assert_versioned(out, "answers")
     # STATE is the tap's own bookmark, given back to the tap: it keeps the tap's stream names.
     assert set(out.final_state["bookmarks"]) == {"employees", "answers_export"}
 
@@ -126,6 +131,9 @@ def test_full_table_in_the_catalog_ignores_the_bookmark_and_versions_the_answers
     assert "continuation" not in requests[0]["query"]  # from the start, whatever the bookmark
     kinds = [m["type"] for m in of_stream(again, "answers_export")]
     assert kinds[0] == kinds[-1] == "ACTIVATE_VERSION"
+    # The bookmark moved again through the whole read: the next incremental run starts after it.
+    bookmark = first.final_state["bookmarks"]["answers_export"]["replication_key_value"]
+    assert again.final_state["bookmarks"]["answers_export"]["replication_key_value"] == bookmark
     if batches:
         assert kinds.count("BATCH") == 3  # every page again
     else:
@@ -136,15 +144,20 @@ def test_full_table_in_the_catalog_ignores_the_bookmark_and_versions_the_answers
 def test_without_a_state_as_after_a_full_refresh_or_a_state_reset_everything_is_read(
     simulator: SimulatorThread,
 ) -> None:
-    """Meltano's `--full-refresh` and a state reset both start the tap without a state."""
+    """Meltano's `--full-refresh` and a state reset both start the tap without a state: the answers
+    are then read whole, versioned like the other streams, and their bookmark moves as they are."""
     first = run_tap(tap_config(simulator))
     control(simulator, "POST", "answers", {"count": 10})
-    again = run_tap(tap_config(simulator), state=None)
-    assert again.error is None
-    assert len(again.ids("answers_export")) == len(first.ids("answers_export")) + 10
-    for stream in FULL_READS:
-        assert_versioned(again, stream)
-        assert len(again.records[stream]) == len(first.records[stream])
+    reset: dict[str, Any] = {"bookmarks": {}}  # what `meltano state clear` leaves
+    for state in (None, reset):
+        again = run_tap(tap_config(simulator), state=state)
+        assert again.error is None
+        assert len(again.ids("answers_export")) == len(first.ids("answers_export")) + 10
+        for stream in {*FULL_READS, "answers_export"}:
+            assert_versioned(again, stream)
+            assert len(again.records[stream]) >= len(first.records[stream])
+        bookmark = again.final_state["bookmarks"]["answers_export"]["replication_key_value"]
+        assert bookmark == max(again.ids("answers_export"))
 
 
 REQUIRED = {
