@@ -76,7 +76,7 @@ class AnswersExportStream(PeakonStream):
         params: dict[str, Any] = {"per_page": self.config["per_page"]}
         # Read the bookmark from the state itself: only the first request gets here, before any page
         # has moved it, and the BATCH path does not go through the SDK's starting-value bookkeeping.
-        # FULL_TABLE (the catalog's replication method) reads everything, whatever the bookmark.
+        # A FULL_TABLE read starts from the first answer whatever the bookmark (VersionedStream.prepare_read).
         bookmark = self.get_context_state(context).get("replication_key_value")
         if bookmark is not None and self.replication_method != REPLICATION_FULL_TABLE:
             params["continuation"] = bookmark

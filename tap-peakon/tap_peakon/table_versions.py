@@ -1,7 +1,7 @@
 """Table versions: Singer ACTIVATE_VERSION as the spec and the SDK define it.
 
-A stream read in full (FULL_TABLE: every stream without a bookmark; the incremental answers when
-the catalog chooses FULL_TABLE or when they start without a bookmark: a first run, a state reset,
+A stream read in full (FULL_TABLE: every stream but the answers, always; the answers when the
+catalog chooses FULL_TABLE or when they start without a bookmark: a first run, a state reset,
 Meltano's `--full-refresh`) goes through the SDK's `emit_activate_version_messages` path: an
 ACTIVATE_VERSION announces the table version before the first record, and every RECORD carries that
 `version`. Once the stream (its child streams included) has been read to the end without error, the

@@ -322,8 +322,9 @@ class TapPeakon(Tap):
             self.logger.warning("employees: no base_url or token, so the catalog holds the spec's attributes only")
         return super().run_discovery()
 
-    # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it to write
-    # the summary file either way (tests/test_sdk_contract.py guards it).
+    # Final in the SDK, which has no hook that also runs when a sync fails, nor one before the streams
+    # sync: we wrap it to decide which reads are whole before any stream starts, and to write the
+    # summary file either way (tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
     def sync_all(self) -> None:
         error: Exception | None = None
