@@ -3,6 +3,7 @@ stream maps, FULL_TABLE however it is asked for, and every message valid Singer.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,12 +170,17 @@ REQUIRED = {
 }
 
 
-@pytest.mark.parametrize("flattening", [False, True], ids=["nested", "flattened"])
+@pytest.mark.parametrize(
+    ("flattening", "batches"), [(False, False), (True, False), (False, True)], ids=["nested", "flattened", "page files"]
+)
 def test_every_message_is_valid_singer_and_every_record_fits_its_schema(
     simulator: SimulatorThread,
+    tmp_path: Path,
     flattening: bool,  # noqa: FBT001
+    batches: bool,  # noqa: FBT001
 ) -> None:
-    config = tap_config(simulator, flattening_enabled=flattening, flattening_max_depth=10)
+    page_files = {"batch_config": {**BATCHES, "storage": {"root": tmp_path.as_uri()}}} if batches else {}
+    config = tap_config(simulator, flattening_enabled=flattening, flattening_max_depth=10, **page_files)
     # Flattened, as Meltano runs it: with the catalog `--discover` printed (employees' own fields sampled).
     out = run_tap(config, catalog=discovered_catalog(config) if flattening else None)
     assert out.error is None
@@ -195,5 +201,10 @@ def test_every_message_is_valid_singer_and_every_record_fits_its_schema(
             errors = [e.message for e in validators[message["stream"]].iter_errors(message["record"])]
             assert not errors, (message["stream"], errors[:3])
             assert message["record"].keys() <= declared[message["stream"]], message["stream"]
+        if kind == "BATCH":  # each line of its files a record of the stream's SCHEMA
+            for url in message["manifest"]:
+                for line in Path(url.removeprefix("file://")).read_text().splitlines():
+                    assert not list(validators[message["stream"]].iter_errors(json.loads(line)))
         if "version" in message:
             assert type(message["version"]) is int
+    assert any(m["type"] == "BATCH" for m in out.messages) == batches
