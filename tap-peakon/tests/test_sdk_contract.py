@@ -67,3 +67,10 @@ def test_table_versions_go_through_the_sdk_hooks_versioned_streams_use() -> None
 
 def test_a_stream_instance_may_hold_its_own_schema_over_the_class_descriptor() -> None:
     assert not hasattr(StreamSchema, "__set__")  # the discovered employees' schema shadows it
+
+
+def test_the_catalog_entry_s_replication_method_is_what_the_sdk_applies() -> None:
+    """catalog_rules lifts a stream's chosen `replication-method` into the entry, which the SDK reads."""
+    source = inspect.getsource(Stream.apply_catalog)
+    assert "entry.replication_method" in source
+    assert "self.forced_replication_method = replication_method" in source
