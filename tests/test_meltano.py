@@ -32,7 +32,7 @@ ENVELOPE = {
     "last_seen_at",
     "changed_at",
     "updated_at",
-    "table_version",  # the Singer table version of the read: its start, in seconds
+    "table_version",
 }  # differ between any two runs by design
 REDACTION = {
     "PEAKON_REDACT_FIELDS": "accountEmail,answerComment,firstName,lastName",

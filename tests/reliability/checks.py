@@ -8,8 +8,7 @@ from peakon_simulator.generator import PeakonData
 from pymongo.database import Database
 
 STREAMS = ("answers_export", "employees", "drivers", "scores_contexts", "scores_by_driver", "drivers_catalog")
-# Fields that differ between any two runs by design (`table_version`: the Singer table version of
-# the read that last saw the document, the run's start in seconds).
+# Fields that differ between any two runs by design.
 PER_RUN = {"fetched_at", "run_id", "first_seen_at", "last_seen_at", "changed_at", "source_url", "table_version"}
 Snapshot = dict[str, dict[Any, dict[str, Any]]]
 
