@@ -205,6 +205,27 @@ MUTATIONS = (
         ("target-mongo-upsert/tests/test_target.py", "-k", "changes_are_tracked or idempotent"),
     ),
     Mutation(
+        "ACTIVATE_VERSION sent last (nothing announced before the records, which carry no version)",
+        "tap-peakon/tap_peakon/table_versions.py",
+        "        return bool(self.config.get(SETTING)) and self._stream_version is None\n"
+        "\n"
+        "    # The SDK calls this after a stream's sync returned (children included), never after one that\n"
+        "    # raised: the one place that knows a read was complete (tests/test_sdk_contract.py guards it).\n"
+        "    @override\n"
+        "    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:\n"
+        "        super().finalize_state_progress_markers(state)\n"
+        "        if self.selected and self._stream_version is not None:\n"
+        "            self._write_activate_version_message(self._stream_version)\n",
+        "        return False\n"
+        "\n"
+        "    @override\n"
+        "    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:\n"
+        "        super().finalize_state_progress_markers(state)\n"
+        "        if self.selected:  # a millisecond version, after the records, as the tap once sent it\n"
+        "            self._write_activate_version_message(self._initialized_at)\n",
+        ("tap-peakon/tests/test_singer_messages.py", "-k", "announces_its_version or fails_mid_read"),
+    ),
+    Mutation(
         "removals never marked",
         "target-mongo-upsert/target_mongo_upsert/target.py",
         "            sink.retire_older_versions(version)",

@@ -21,7 +21,8 @@ HEADER = """\
 # `meltano run tap-peakon target-mongo-upsert` stores what `peakon-ingest ingest` stores, configured by
 # the same environment variables (see .env.example; Meltano also reads `.env`). Meltano keeps its own
 # copy of the state too (from the target's STATE output); the target writes it to `sync_state`.
-# MONGO_URI and MONGO_DB are required here (`peakon-ingest` has defaults for them; .env.example sets both).
+# MONGO_URI, MONGO_DB, PEAKON_BASE_URL and PEAKON_COMPANY_ID are required here (`peakon-ingest` has
+# defaults for them; .env.example sets them all).
 # `meltano run tap-peakon target-mongo-upsert peakon-marts` also rebuilds the marts (`peakon-ingest marts`,
 # configured by the same variables: PEAKON_MIN_RESPONDENTS, PEAKON_MART_SEGMENTS).
 """

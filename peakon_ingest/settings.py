@@ -37,9 +37,11 @@ class Settings(BaseSettings):
 
     # -- mapped onto tap-peakon's settings (plugin_settings.TABLE); the tap's defaults apply ------
     peakon_app_token: SecretStr | None = None
-    peakon_base_url: str | None = None
+    # The tap has no tenant defaults (a forgotten setting must not send a token to another company's
+    # subdomain); the operator keeps the ones it always had, and passes them in.
+    peakon_base_url: str = "https://pax8inc.peakon.com/api/v1"
     peakon_plain_http_hosts: str | None = None
-    peakon_company_id: str | None = None
+    peakon_company_id: str = "22182"
     peakon_engagement_group: str | None = None
     peakon_per_page: str | None = None
     peakon_max_requests_per_hour: str | None = None
@@ -201,9 +203,8 @@ class Settings(BaseSettings):
 
     @property
     def base_url(self) -> str:
-        """The Peakon API root in use: PEAKON_BASE_URL, else the tap's default."""
-        value = self.peakon_base_url or plugin_settings.default(TAP, "PEAKON_BASE_URL")
-        return str(value).rstrip("/")
+        """The Peakon API root in use."""
+        return self.peakon_base_url.rstrip("/")
 
 
 def secret(variable: str, value: SecretStr | None, file: Path | None) -> str | None:

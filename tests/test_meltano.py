@@ -111,6 +111,7 @@ def test_meltano_and_the_operator_store_the_same_documents(
         shutil.copy(ROOT / name, project)
     env = {
         **cli_env(simulator, mongo_uri, theirs, **REDACTION),
+        "PEAKON_COMPANY_ID": "22182",  # required by the tap; the operator defaults it (.env.example sets it)
         "MELTANO_SEND_ANONYMOUS_USAGE_STATS": "false",
     }
     install = subprocess.run(

@@ -21,7 +21,9 @@ def pipe(
     tmp_path: Path, sim: SimulatorThread, mongo_uri: str, database: str, state: dict[str, Any] | None = None
 ) -> None:
     tap_config = tmp_path / "tap.json"
-    tap_config.write_text(json.dumps({"app_token": DEFAULT_APP_TOKEN, "base_url": sim.base_url, "per_page": 1000}))
+    tap_config.write_text(
+        json.dumps({"app_token": DEFAULT_APP_TOKEN, "base_url": sim.base_url, "company_id": 22182, "per_page": 1000})
+    )
     target_config = tmp_path / "target.json"
     target_config.write_text(json.dumps({"mongo_uri": mongo_uri, "database": database, **TARGET_EXTRAS}))
     tap_args = [sys.executable, "-m", "tap_peakon", "--config", str(tap_config)]

@@ -22,6 +22,7 @@ from tap_peakon import names
 from tap_peakon.documents import UnparseableBodyError, document
 from tap_peakon.error_policy import POLICY, Action, Policy, action_for, exponential_wait, parse_retry_after
 from tap_peakon.pagination import PeakonPaginator
+from tap_peakon.table_versions import VersionedStream
 
 if TYPE_CHECKING:
     from backoff._typing import Details
@@ -43,7 +44,7 @@ class RetryAfterError(RetriableAPIError):
         self.wait = wait
 
 
-class PeakonStream(RESTStream[str | None]):
+class PeakonStream(VersionedStream, RESTStream[str | None]):
     primary_keys: ClassVar[list[str]] = ["_id"]
     # What each HTTP status means for this stream; statuses not listed follow `action_for`'s rules.
     http_errors: ClassVar[Policy] = POLICY
@@ -90,8 +91,9 @@ class PeakonStream(RESTStream[str | None]):
     @override
     def get_batch_config(self, config: Mapping[str, Any]) -> BatchConfig | None:
         """BATCH mode only for streams that write their own files, and only while records pass
-        through unmapped: a user's own stream maps work on the record path."""
-        plain = all(type(m) is SameRecordTransform and m.stream_alias == self.name for m in self.stream_maps)
+        through unchanged (an alias only renames the messages): a user's own stream maps, and
+        flattening, work on the record path."""
+        plain = all(type(m) is SameRecordTransform and not m.flattening_enabled for m in self.stream_maps)
         return super().get_batch_config(config) if self.sends_batches and plain else None
 
     @override

@@ -40,9 +40,69 @@ def _resolve(spec: dict[str, Any], node: Any) -> Any:
     if kind == "object" or "properties" in out:
         out["type"] = ["object", "null"]
         out["additionalProperties"] = True
-    if out.get("format") in {"date", "uri"}:
-        out.pop("format")  # the SDK would coerce these; keep the API's text untouched
+    if out.get("format") == "uri":
+        out.pop("format")  # a link's text, passed on as received
     return out
+
+
+def _nullable(kind: str, **extra: Any) -> dict[str, Any]:
+    return {"type": [kind, "null"], **extra}
+
+
+# What the spec leaves untyped (`scores`, `changes`, `participation`: "type: object"), as Peakon's
+# values carry it (../shared/peakon/README.md: clients read scores.time, mean, nps). Still permissive:
+# null allowed, fields not listed welcome.
+METRICS: dict[str, dict[str, Any]] = {
+    "scores": {
+        "time": _nullable("string", format="date-time"),
+        "mean": _nullable("number"),
+        "nps": _nullable("number"),
+        "count": _nullable("integer"),
+    },
+    "changes": {"mean": _nullable("number")},
+    "participation": {"rate": _nullable("number")},
+}
+
+# Formats the values carry where the spec says nothing (the export's round dates are `date` and
+# `responseAnsweredAt` a `date-time` in the spec itself).
+FORMATS: dict[tuple[str, str], str] = {("employees", "employmentStart"): "date"}
+
+# A reference to another resource (JSON:API resource identifier), as managers are sent.
+REFERENCE: dict[str, Any] = _nullable(
+    "object",
+    additionalProperties=True,
+    properties={"data": _nullable("object", additionalProperties=True, properties={
+        "id": _nullable("string"), "type": _nullable("string")})},
+)  # fmt: skip
+
+
+JSON_TYPES = {str: "string", bool: "boolean", int: "integer", float: "number", dict: "object", list: "array"}
+
+
+def described_by(values: list[Any]) -> dict[str, Any]:
+    """A permissive schema for a tenant-defined field from the values a sample holds: their JSON
+    types and null; a reference (`{"data": ...}`) as the managers' shape; text when nothing is known."""
+    if any(isinstance(value, dict) and "data" in value for value in values):
+        return REFERENCE
+    kinds = {JSON_TYPES[type(value)] for value in values if type(value) in JSON_TYPES}
+    if "number" in kinds:
+        kinds.discard("integer")
+    schema: dict[str, Any] = {"type": [*sorted(kinds or {"string"}), "null"]}
+    if "object" in kinds:
+        schema["additionalProperties"] = True
+    return schema
+
+
+def _refined(stream: str, item: dict[str, Any]) -> dict[str, Any]:
+    """The spec's item with the metrics typed and the formats the values carry."""
+    attributes = item.get("properties", {}).get("attributes", {}).get("properties", {})
+    for name, fields in METRICS.items():
+        if name in attributes:
+            attributes[name] = _nullable("object", additionalProperties=True, properties=fields)
+    for (owner, name), kind in FORMATS.items():
+        if owner == stream and name in attributes:
+            attributes[name] = {**attributes[name], "format": kind}
+    return item
 
 
 def _item(spec: dict[str, Any], path: str) -> dict[str, Any]:
@@ -55,13 +115,19 @@ def derive(spec: dict[str, Any]) -> dict[str, dict[str, Any]]:
         props = {"_id": {"type": key_type}, **item.get("properties", {}), **ENVELOPE, **extra}
         return {"type": "object", "additionalProperties": True, "properties": props, "required": ["_id"]}
 
-    scores = _item(spec, "/scores/contexts/{contextId}/group/{group}")
+    def item(stream: str, path: str) -> dict[str, Any]:
+        return _refined(stream, _item(spec, path))
+
+    scores = "/scores/contexts/{contextId}/group/{group}"
+    employees = item("employees", "/employees")
+    # The manager reference some tenants send (the spec names only the account).
+    employees["properties"]["relationships"]["properties"]["manager"] = REFERENCE
     return {
-        "answers_export": with_envelope(_item(spec, "/answers/export"), ["integer", "string"]),
-        "employees": with_envelope(_item(spec, "/employees"), ["integer", "string"]),
-        "drivers": with_envelope(_item(spec, "/engagement/drivers"), ["string"]),
-        "scores_contexts": with_envelope(scores, ["string"]),
-        "scores_by_driver": with_envelope(scores, ["string"], driver_id={"type": ["string"]}),
+        "answers_export": with_envelope(item("answers_export", "/answers/export"), ["integer", "string"]),
+        "employees": with_envelope(employees, ["integer", "string"]),
+        "drivers": with_envelope(item("drivers", "/engagement/drivers"), ["string"]),
+        "scores_contexts": with_envelope(item("scores_contexts", scores), ["string"]),
+        "scores_by_driver": with_envelope(item("scores_by_driver", scores), ["string"], driver_id={"type": ["string"]}),
         "drivers_catalog": with_envelope(
             {
                 "properties": {

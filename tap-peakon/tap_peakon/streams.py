@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import csv
 import datetime as dt
 from collections.abc import Iterable, Mapping
@@ -13,20 +14,23 @@ from typing import TYPE_CHECKING, Any, ClassVar
 
 import msgspec
 import requests
-from singer_sdk import Stream
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
 from singer_sdk.schema.source import SchemaDirectory, StreamSchema
+from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 from tap_peakon.batches import chunks, encode_lines, wait_for_room, write_batch
+from tap_peakon.catalog_rules import TENANT_DEFINED
 from tap_peakon.client import PeakonStream
 from tap_peakon.documents import Outline, UnparseableBodyError, document, items_as_bytes, keep_outline
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
 from tap_peakon.names import ENVELOPE_FIELDS, envelope
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
+from tap_peakon.schema_derivation import described_by
+from tap_peakon.table_versions import VersionedStream
 
 if TYPE_CHECKING:
     from singer_sdk.helpers.types import Context
@@ -48,6 +52,8 @@ LINE = "line"
 
 # The largest `per_page` Peakon accepts for /employees: a run reads them in as few requests as it can.
 EMPLOYEES_PER_PAGE = 10_000
+# Employees `--discover` reads for the tenant's own attributes (one request).
+TENANT_SAMPLE = 500
 
 
 class AnswersExportStream(PeakonStream):
@@ -70,8 +76,9 @@ class AnswersExportStream(PeakonStream):
         params: dict[str, Any] = {"per_page": self.config["per_page"]}
         # Read the bookmark from the state itself: only the first request gets here, before any page
         # has moved it, and the BATCH path does not go through the SDK's starting-value bookkeeping.
+        # A FULL_TABLE read starts from the first answer whatever the bookmark (VersionedStream.prepare_read).
         bookmark = self.get_context_state(context).get("replication_key_value")
-        if bookmark is not None:
+        if bookmark is not None and self.replication_method != REPLICATION_FULL_TABLE:
             params["continuation"] = bookmark
         return params
 
@@ -143,11 +150,13 @@ class AnswersExportStream(PeakonStream):
 
     # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
     # object or a list (a broken server's) would crash that comparison and stall every later run. It
-    # moves no bookmark instead; the target keeps it aside. (tests/test_sdk_contract.py guards it.)
+    # moves no bookmark instead; the target keeps it aside. The SDK moves no bookmark in a FULL_TABLE
+    # read either; this one does, as the page-file path does, so the next incremental run starts
+    # after the whole read. (tests/test_sdk_contract.py guards the hook.)
     @override
     def _increment_stream_state(self, latest_record: dict[str, Any], *, context: Context | None = None) -> None:
         if is_bookmark(latest_record.get("_id")):
-            super()._increment_stream_state(latest_record, context=context)
+            self.state_manager.increment_state(latest_record, context=context, replication_key=self.replication_key)
 
     @override
     def get_batches(
@@ -183,6 +192,27 @@ class EmployeesStream(PeakonStream):
     @override
     def get_url_params(self, context: Context | None, next_page_token: str | None) -> dict[str, Any]:
         return {"per_page": EMPLOYEES_PER_PAGE}
+
+    def sample_tenant_fields(self) -> None:
+        """At `--discover`: the tenant's own attributes (HR fields under their display names) and
+        references (managers) on the first page of /employees join the spec's schema, so a catalog
+        describes them (flattening then gives each its own column)."""
+        request = self.build_prepared_request(
+            method="GET",
+            url=f"{self.url_base}{self.path}",
+            params={"per_page": TENANT_SAMPLE},
+            headers=self.http_headers,
+        )
+        page = self.items(self.request_decorator(self.send)(request, None))
+        items = [item for item in page if isinstance(item, dict)]
+        schema = copy.deepcopy(dict(self.schema))
+        for group in TENANT_DEFINED:
+            described = schema["properties"][group]["properties"]
+            seen = [values for item in items if isinstance(values := item.get(group), dict)]
+            for name in dict.fromkeys(name for values in seen for name in values):
+                if name not in described:
+                    described[name] = described_by([values.get(name) for values in seen])
+        self.schema = schema  # type: ignore[method-assign] # this stream's own, over the class's descriptor
 
     @override
     def get_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
@@ -268,7 +298,7 @@ class ScoresByDriverStream(PeakonStream):
         return row
 
 
-class DriversCatalogStream(Stream):
+class DriversCatalogStream(VersionedStream):
     """The static driver catalog CSV (shipped with the tap, or `drivers_catalog_path`)."""
 
     name = "drivers_catalog"

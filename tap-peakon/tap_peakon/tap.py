@@ -2,28 +2,31 @@
 
 from __future__ import annotations
 
-import time
+import json
+import sys
 import uuid
 from functools import cached_property
-from pathlib import Path
+from pathlib import Path, PurePath
+from typing import Any
 
 from singer_sdk import Stream, Tap
 from singer_sdk import typing as th
 from singer_sdk.contrib.msgspec import MsgSpecWriter
 from singer_sdk.exceptions import ConfigValidationError
-from singer_sdk.singerlib import ActivateVersionMessage
-from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
 from tap_peakon import streams
 from tap_peakon.auth import PeakonAuthenticator
 from tap_peakon.capped_session import CappedSession
+from tap_peakon.catalog_rules import CatalogError, catalog_problem, stream_maps_problem, with_chosen_methods
 from tap_peakon.collector import set_for_bulk_records
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 from tap_peakon.names import STREAM_NAMES
 from tap_peakon.privacy import MODES, Privacy, parse_fields
 from tap_peakon.rate_limit import HourlyLimiter
 from tap_peakon.run_summary import RunStats
+from tap_peakon.schema_derivation import SCHEMA_DIR
+from tap_peakon.table_versions import SETTING, VersionedStream
 
 STREAM_TYPES: list[type[Stream]] = [
     streams.AnswersExportStream,
@@ -60,9 +63,10 @@ class TapPeakon(Tap):
         th.Property(
             "base_url",
             th.URIType,
-            default="https://pax8inc.peakon.com/api/v1",
+            required=True,
             title="API base URL",
-            description="Peakon v1 API root, e.g. https://<subdomain>.peakon.com/api/v1",
+            description="Your tenant's Peakon v1 API root, e.g. https://<subdomain>.peakon.com/api/v1 (no "
+            "default: the token goes where this points).",
         ),
         th.Property(
             "plain_http_hosts",
@@ -76,9 +80,9 @@ class TapPeakon(Tap):
         th.Property(
             "company_id",
             th.IntegerType(minimum=1),
-            default=22182,
+            required=True,
             title="Company id",
-            description="Peakon company id: context scores are read for company_<id>.",
+            description="Your Peakon company id: context scores are read for company_<id>.",
         ),
         th.Property(
             "engagement_group",
@@ -190,6 +194,16 @@ class TapPeakon(Tap):
             "everywhere they appear, keys included, so answers and employees still join.",
         ),
         th.Property(
+            SETTING,
+            th.BooleanType,
+            default=True,
+            title="Emit `ACTIVATE_VERSION` messages",
+            description="Table versions for streams read in full (all but the answers, which are read in full "
+            "when the catalog chooses FULL_TABLE or the state holds no bookmark): an ACTIVATE_VERSION before the "
+            "records, each RECORD carrying its version, and the same ACTIVATE_VERSION again once the stream was "
+            "read to the end without error.",
+        ),
+        th.Property(
             "summary_path",
             th.StringType,
             title="Run summary file",
@@ -203,6 +217,17 @@ class TapPeakon(Tap):
             description="Where a newly obtained bearer token is written (mode 0600) for reuse.",
         ),
     ).to_dict()
+
+    def __init__(self, *, catalog: PurePath | str | dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """The SDK's, with the catalog checked first and its streams' chosen replication methods applied."""
+        if isinstance(catalog, PurePath | str):  # a file name (the CLI passes the catalog itself)
+            catalog = json.loads(Path(catalog).read_text(encoding="utf-8"))
+        schemas = {name: json.loads((SCHEMA_DIR / f"{name}.json").read_text()) for name in STREAM_NAMES}
+        tenant_defined = {vars(kind)["name"] for kind in STREAM_TYPES if getattr(kind, "custom_attributes", False)}
+        problem = catalog_problem(catalog, schemas, tenant_defined)
+        if problem:
+            raise CatalogError(problem)
+        super().__init__(catalog=with_chosen_methods(catalog), **kwargs)
 
     # Private in the SDK, which offers no public hook for checks a JSON schema cannot express (one of
     # two settings required, a URL's scheme); tests/test_sdk_contract.py guards it.
@@ -221,6 +246,9 @@ class TapPeakon(Tap):
         hashing = config.get("redact_mode") == "hash" and config.get("redact_fields")
         if (hashing or config.get("pseudonymize_ids")) and not config.get("redact_key"):
             errors.append("redact_key: required with redact_mode hash or pseudonymize_ids")
+        problem = stream_maps_problem(config.get("stream_maps"), set(STREAM_NAMES))
+        if problem:
+            raise CatalogError(problem)  # not a setting's value: a name the tap does not have
         path = config.get("drivers_catalog_path")
         if path and not Path(path).is_file():
             errors.append(f"drivers_catalog_path: no readable file at {path}")
@@ -283,23 +311,28 @@ class TapPeakon(Tap):
                 stream.selected = stream.name in wanted
         return found
 
-    def announce_complete_reads(self) -> None:
-        """Every selected stream was read whole, without error: an ACTIVATE_VERSION for each one read
-        in full (not the incremental answers), so the target marks what the source no longer has. A
-        run that failed or stopped says nothing: it raised before this."""
-        version = int(time.time() * 1000)
-        for stream in self.streams.values():
-            if stream.selected and stream.replication_method == REPLICATION_FULL_TABLE:
-                self.write_message(ActivateVersionMessage(stream=stream.name, version=version))
+    @override
+    def run_discovery(self) -> str:
+        """The SDK's, with the employees' tenant-defined fields sampled when the tenant is configured."""
+        if self.config.get("base_url") and (self.config.get("app_token") or self.config.get("bearer_token")):
+            employees = self.streams["employees"]
+            if isinstance(employees, streams.EmployeesStream):
+                employees.sample_tenant_fields()
+        else:
+            self.logger.warning("employees: no base_url or token, so the catalog holds the spec's attributes only")
+        return super().run_discovery()
 
-    # Final in the SDK, which has no hook that also runs when a sync fails; we only wrap it to write
-    # the summary file either way (tests/test_sdk_contract.py guards it).
+    # Final in the SDK, which has no hook that also runs when a sync fails, nor one before the streams
+    # sync: we wrap it to decide which reads are whole before any stream starts, and to write the
+    # summary file either way (tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
     def sync_all(self) -> None:
         error: Exception | None = None
         try:
+            for stream in self.streams.values():
+                if isinstance(stream, VersionedStream):
+                    stream.prepare_read()
             super().sync_all()
-            self.announce_complete_reads()
         except Exception as err:
             error = err
             raise
@@ -312,7 +345,11 @@ class TapPeakon(Tap):
 def main() -> None:
     """Console entry point."""
     set_for_bulk_records()
-    TapPeakon.cli()
+    try:
+        TapPeakon.cli()
+    except CatalogError as err:  # one line, as for a bad setting
+        print(f"tap-peakon: error: {err}", file=sys.stderr)  # noqa: T201
+        sys.exit(1)
 
 
 if __name__ == "__main__":

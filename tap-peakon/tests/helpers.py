@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import sys
@@ -41,6 +42,7 @@ def tap_config(sim: SimulatorThread, **overrides: Any) -> dict[str, Any]:
     return {
         "app_token": DEFAULT_APP_TOKEN,
         "base_url": sim.base_url,
+        "company_id": 22182,  # the simulator's
         "per_page": 1000,
         "backoff_base_seconds": 0.01,
         "max_retry_wait_seconds": 60,
@@ -48,9 +50,20 @@ def tap_config(sim: SimulatorThread, **overrides: Any) -> dict[str, Any]:
     }
 
 
-def run_tap(config: dict[str, Any], state: dict[str, Any] | None = None, streams: set[str] | None = None) -> TapOutput:
+def discovered_catalog(config: dict[str, Any]) -> dict[str, Any]:
+    """What `tap-peakon --discover` prints for this config (the tenant's employee fields sampled)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        return json.loads(TapPeakon(config=config, setup_mapper=False).run_discovery())  # type: ignore[no-any-return]
+
+
+def run_tap(
+    config: dict[str, Any],
+    state: dict[str, Any] | None = None,
+    streams: set[str] | None = None,
+    catalog: dict[str, Any] | None = None,
+) -> TapOutput:
     """Sync in this process; stdout is swapped for a buffer while it runs."""
-    tap = TapPeakon(config=config, state=state, setup_mapper=True)
+    tap = TapPeakon(config=config, state=state, catalog=catalog, setup_mapper=True)
     if streams is not None:
         for stream in tap.streams.values():
             stream.selected = stream.name in streams

@@ -9,7 +9,9 @@ from hypothesis import strategies as st
 from tap_peakon.client import PeakonStream
 from tap_peakon.tap import TapPeakon
 
-TAP = TapPeakon(config={"app_token": "unused", "base_url": "http://127.0.0.1:9/api/v1"}, setup_mapper=False)
+TAP = TapPeakon(
+    config={"app_token": "unused", "base_url": "http://127.0.0.1:9/api/v1", "company_id": 1}, setup_mapper=False
+)
 NAMES = st.text(alphabet="abcdefXYZ_", min_size=1, max_size=8)
 
 

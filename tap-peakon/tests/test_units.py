@@ -181,7 +181,7 @@ def test_paging_fails_on_a_link_back_to_an_earlier_page() -> None:
 def test_the_outline_kept_by_the_page_file_pass_is_the_one_paging_reads_itself() -> None:
     """Page files: the answers' pass over a page keeps its outline for paging (ids, links, meta),
     which must be what paging would have read: described items, drifted ones, no object, no id."""
-    tap = TapPeakon(config={"app_token": "token", "base_url": BASE}, setup_mapper=True)
+    tap = TapPeakon(config={"app_token": "token", "base_url": BASE, "company_id": 1}, setup_mapper=True)
     answers = tap.streams["answers_export"]
     assert isinstance(answers, AnswersExportStream)
     answers.writing_lines = True

@@ -57,6 +57,16 @@ def test_bad_setting_exits_2_naming_the_variable(
     assert mongo_db.list_collection_names() == []
 
 
+def test_an_unknown_stream_exits_2_in_one_line_before_the_tap_starts(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    done = run_cli(["ingest", "--streams", "drivers,answers"], cli_env(None, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 2
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith("peakon-ingest: error: --streams: unknown stream 'answers'; expected some of answers_export")
+    assert mongo_db.list_collection_names() == []
+
+
 def test_missing_token_exits_2_naming_peakon_app_token(tmp_path: Path, mongo_uri: str, mongo_db: Db) -> None:
     env = cli_env(None, mongo_uri, mongo_db.name)
     env.pop("PEAKON_APP_TOKEN")

@@ -41,8 +41,8 @@ def test_ingest_fills_every_collection_and_records_the_run(
     (run,) = runs(mongo_db)
     assert run["status"] == "success"
     assert run["error"] is None
-    assert run["counts"]["answers_export"] == {
-        "records": 2500, "inserted": 2500, "changed": 0, "unchanged": 0, "rejected": 0,
+    assert run["counts"]["answers_export"] == {  # a first run reads the answers whole: versioned, removals counted
+        "records": 2500, "inserted": 2500, "changed": 0, "unchanged": 0, "rejected": 0, "removed": 0,
     }  # fmt: skip
     assert run["counts"]["employees"] == {
         "records": 250, "inserted": 250, "changed": 0, "unchanged": 0, "rejected": 0, "removed": 0,
@@ -94,8 +94,8 @@ def test_full_sync_refetches_everything_without_duplicates(
     assert counts(mongo_db) == EXPECTED
     run = runs(mongo_db)[-1]
     assert run["mode"] == "full"
-    assert run["counts"]["answers_export"] == {
-        "records": 2500, "inserted": 0, "changed": 0, "unchanged": 2500, "rejected": 0,
+    assert run["counts"]["answers_export"] == {  # a whole read: versioned, removals counted
+        "records": 2500, "inserted": 0, "changed": 0, "unchanged": 2500, "rejected": 0, "removed": 0,
     }  # fmt: skip
 
 

@@ -95,7 +95,8 @@ def test_secrets_appear_in_no_log_output_stream_or_record(
 
     # The Singer stream itself, from the tap run alone with the same secrets.
     config = tmp_path / "tap.json"
-    config.write_text(json.dumps({"app_token": APP_TOKEN, "base_url": sim.base_url, "per_page": 500}))
+    settings = {"app_token": APP_TOKEN, "base_url": sim.base_url, "company_id": 22182, "per_page": 500}
+    config.write_text(json.dumps(settings))
     tap = subprocess.run([sys.executable, "-m", "tap_peakon", "--config", str(config)],
                          capture_output=True, text=True, timeout=120, check=False)  # fmt: skip
     assert tap.returncode == 0, tap.stderr[-2000:]
