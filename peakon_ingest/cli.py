@@ -102,7 +102,8 @@ def ingest(
     if not result.ok:
         raise fail(f"run failed: {result.error}", EXIT_FAILED)
     if document and document.get("marts_error"):
-        raise fail(f"the data is stored, but {document['marts_error']}", EXIT_FAILED)
+        code = EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED
+        raise fail(f"the data is stored, but {document['marts_error']}", code)
 
 
 @app.command()
@@ -114,7 +115,7 @@ def marts() -> None:
     except LockHeldError as err:
         raise fail(str(err), EXIT_FAILED) from None
     if document.get("marts_error"):
-        raise fail(document["marts_error"], EXIT_FAILED)
+        raise fail(document["marts_error"], EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED)
     if settings.log_format == "json":
         log.info("marts built", extra={"run_id": document["_id"], "marts": document["marts"]})
     else:
@@ -141,7 +142,10 @@ def export(
         raise fail(str(err), EXIT_CONFIG) from None
     client, db = configured(lambda: open_database(settings))
     with client:
-        frame = exporting.rows(db, name, settings.mart_options(), first, last)
+        try:
+            frame = exporting.rows(db, name, first, last)
+        except exporting.ExportError as err:
+            raise fail(str(err), EXIT_CONFIG) from None
     exporting.write(exporting.encode(frame, fmt), out)
     if out is not None:
         log.info("%d rows of %s written to %s", frame.height, name, out)

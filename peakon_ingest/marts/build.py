@@ -1,7 +1,9 @@
-"""Build every mart from what is stored, and publish each whole; or compute a range for an export."""
+"""Build the marts from what is stored: the org chart now, and the months that became due, audited
+before anything is published; or sum a range of released months for an export."""
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -9,13 +11,17 @@ from typing import Any
 
 from pymongo.database import Database
 
-from peakon_ingest.marts import store
+from peakon_ingest.marts import atoms, release, store
 from peakon_ingest.marts.answers import Answers, read
-from peakon_ingest.marts.compute import Mart, Org, Period, compute
-from peakon_ingest.marts.options import NAMES, PREFIX, Options
+from peakon_ingest.marts.compute import FIGURES, Org, compute
+from peakon_ingest.marts.options import PREFIX, Options
 from peakon_ingest.marts.people import Staff
 
 log = logging.getLogger("peakon_ingest")
+
+
+class AuditError(RuntimeError):
+    """What was about to be published failed the release audit: nothing new was published."""
 
 
 def prepare(
@@ -29,57 +35,72 @@ def prepare(
     return read(answers, org.boundaries), org
 
 
-def load(db: Database[dict[str, Any]]) -> tuple[Answers, Org]:
-    return prepare(store.employees(db), store.history(db), store.answers(db), store.catalog(db))
-
-
 def build(
-    db: Database[dict[str, Any]], options: Options, heartbeat: Callable[[], None] = lambda: None
+    db: Database[dict[str, Any]],
+    options: Options,
+    heartbeat: Callable[[], None] = lambda: None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Rebuild the marts; per mart: rows, groups suppressed (below the threshold, and to protect a
-    published parent from subtraction), seconds (computing and writing it). Reading the answers, which
-    every mart shares, is `read_seconds`."""
+    """Rebuild the org chart and release the months due by `now` (default: the clock) that are not
+    released yet, reading only their answers. Per mart: rows and seconds; `released` (months),
+    `late_answers` (stored since the last build for months already released: never published) and
+    `coverage` (over every released month)."""
     started = time.monotonic()
-    answers, org = load(db)
+    now = now or dt.datetime.now(dt.UTC)
+    state = release.State.load(db)
+    frontier = state.frontier
+    watermark = release.newest_answer(db)
+    late = release.late_answers(db, state)
+    org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
+    release.check_segments(org.staff, options.segments)
+    due = release.last_due(now, options.grace_days)
+    first = release.next_month(frontier) if frontier else None
+    if first is None or first <= due:
+        answers = read(store.answers(db, first, release.next_month(due)), org.boundaries)
+    else:  # nothing can be due: nothing read
+        answers = read([], org.boundaries)
     report: dict[str, Any] = {"read_seconds": round(time.monotonic() - started, 3), "answers_skipped": answers.skipped}
     heartbeat()
-    staging = {name: store.Staging(db, name) for name in NAMES}
-
-    def sink(name: str) -> Callable[[list[dict[str, Any]]], None]:
-        def write(rows: list[dict[str, Any]]) -> None:
-            staging[name].append(rows)
-            heartbeat()
-
-        return write
-
-    marts = compute(answers, org, options, sinks={name: sink(name) for name in NAMES})
-    for name, mart in marts.items():
-        with mart.timed():
-            staging[name].publish()
-        report[name] = summary(mart)
-        log.info("%s%s: %d rows, %d groups suppressed", PREFIX, name, mart.count, report[name]["suppressed"])
+    months = [
+        m for m in answers.frame["month"].unique().sort().to_list() if (not frontier or m > frontier) and m <= due
+    ]
+    computed = compute(answers, org, options, months)
+    heartbeat()
+    problems = [
+        p
+        for month in computed.months.values()
+        for p in atoms.audit(month.table, options.min_respondents, month.figures)
+    ]
+    if problems:
+        msg = f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
+        raise AuditError(msg)
+    timings = {}
+    if computed.months:
+        for name in FIGURES:
+            timed = time.monotonic()
+            staging = store.Staging(db, name)
+            if frontier:  # the released months' rows, as they were
+                staging.append(list(db[PREFIX + name].find({"month": {"$lte": frontier}}, {"_id": 0})))
+            for month in computed.months.values():
+                staging.append(month.rows[name])
+                heartbeat()
+            staging.publish()
+            timings[name] = time.monotonic() - timed
+    for name in FIGURES:  # every mart exists, if empty, for the analysts' tools
+        if PREFIX + name not in db.list_collection_names():
+            db.create_collection(PREFIX + name)
+    timed = time.monotonic()
+    staging = store.Staging(db, "org")
+    staging.append(computed.org)
+    staging.publish()
+    timings["org"] = time.monotonic() - timed
+    coverage = {month: released.coverage for month, released in computed.months.items()}
+    state.record(db, coverage, options, watermark, now)
+    for name in ("org", *FIGURES):
+        rows = db[PREFIX + name].count_documents({})
+        report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
+        log.info("%s%s: %d rows", PREFIX, name, rows)
+    report |= {"released": list(computed.months), "late_answers": late, "coverage": state.coverage()}
     report["seconds"] = round(time.monotonic() - started, 3)
     return report
-
-
-def summary(mart: Mart) -> dict[str, Any]:
-    return {
-        "rows": mart.count,
-        "suppressed": mart.below_threshold + mart.complementary,
-        "suppressed_below_threshold": mart.below_threshold,
-        "suppressed_complementary": mart.complementary,
-        "seconds": round(mart.seconds, 3),
-    }
-
-
-def span(first: str | None, last: str | None, answers: Answers) -> Period:
-    """The range to export: the answers' first or last month where one end is not given."""
-    present = sorted(answers.frame["month"].unique().to_list())
-    return Period(first or (present[0] if present else "0000-01"), last or (present[-1] if present else "9999-12"))
-
-
-def ranged(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> Mart:
-    """Mart `name` over one month range, from the answers, under the same rules."""
-    answers, org = load(db)
-    period = span(first, last, answers)
-    return compute(answers, org, options, [period])[name]

@@ -17,6 +17,7 @@ from peakon_ingest.marts.options import PREFIX
 STAGING = "marts_staging_"  # not `mart_*`: the analysts' role never reads a mart being built
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "org": [[("manager_id", 1)]],
+    "release": [],
     "manager_question": [[("manager_id", 1), ("month", 1)], [("month", 1), ("question_id", 1)]],
     "driver_segment": [[("month", 1), ("segment", 1)]],
     "participation": [[("month", 1)]],
@@ -44,11 +45,16 @@ def catalog(db: Database[Document]) -> dict[str, tuple[str | None, str | None]]:
     }
 
 
-def answers(db: Database[Document]) -> Iterator[Mapping[str, Any]]:
-    """The answers' FIELDS, nothing else. A `$project` of stored fields, no computation: it reads
-    twice as fast as `find` on the embedded server, and a test holds it equal to `find` there."""
+def answers(db: Database[Document], first: str | None = None, end: str | None = None) -> Iterator[Mapping[str, Any]]:
+    """The answers' FIELDS, nothing else, of the months from `first` up to `end` (excluded; `YYYY-MM`,
+    compared with `responseAnsweredAt` as text, whose first 7 characters are its month). A `$project`
+    of stored fields, no computation: it reads twice as fast as `find` on the embedded server, and a
+    test holds it equal to `find` there."""
     projection: dict[str, Any] = {"_id": 0, "removed_at": 1} | {name: f"$attributes.{name}" for name in FIELDS}
-    cursor = db["answers_export"].aggregate([{"$project": projection}], batchSize=READ_BATCH)
+    when = {"$gte": first} if first else {}
+    when |= {"$lt": end} if end else {}
+    match = [{"$match": {"attributes.responseAnsweredAt": when}}] if when else []
+    cursor = db["answers_export"].aggregate([*match, {"$project": projection}], batchSize=READ_BATCH)
     for doc in prefetched(cursor):
         if doc.get("removed_at") is None:
             yield doc
