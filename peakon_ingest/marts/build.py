@@ -60,7 +60,11 @@ def build(
         answers = read(store.answers(db, first, release.next_month(due)), org.boundaries)
     else:  # nothing can be due: nothing read
         answers = read([], org.boundaries)
-    report: dict[str, Any] = {"read_seconds": round(time.monotonic() - started, 3), "answers_skipped": answers.skipped}
+    report: dict[str, Any] = {
+        "read_seconds": round(time.monotonic() - started, 3),
+        "answers_read": answers.frame.height + answers.skipped,  # scored ones (the others are not kept)
+        "answers_skipped": answers.skipped,
+    }
     heartbeat()
     months = [
         m for m in answers.frame["month"].unique().sort().to_list() if (not frontier or m > frontier) and m <= due
@@ -79,9 +83,9 @@ def build(
     if computed.months:
         for name in FIGURES:
             timed = time.monotonic()
+            kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
             staging = store.Staging(db, name)
-            if frontier:  # the released months' rows, as they were
-                staging.append(list(db[PREFIX + name].find({"month": {"$lte": frontier}}, {"_id": 0})))
+            staging.append(kept)  # the released months' rows, as they were
             for month in computed.months.values():
                 staging.append(month.rows[name])
                 heartbeat()

@@ -1,0 +1,104 @@
+"""The release calendar, built against the embedded MongoDB: a month is published once its grace is
+over and never rewritten; later answers are counted, not published; a range is the sum of released
+monthly rows; `explain` names what every published figure counts."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from peakon_ingest.marts import release
+from peakon_ingest.marts.build import build
+from peakon_ingest.marts.options import PREFIX
+from tests.cli.helpers import cli_env, run_cli
+from tests.marts.release_world import OPTIONS, Db, answer, at, published, seed
+
+
+def test_a_month_is_published_once_its_grace_is_over_and_never_rewritten(mongo_db: Db) -> None:
+    seed(mongo_db)
+    # 10 November: September is due; October ended 10 days ago (grace 14); November is open.
+    report = build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    assert report["released"] == ["2026-09"]
+    months = {row["month"] for row in mongo_db[PREFIX + "manager_question"].find()}
+    assert months == {"2026-09"}
+    september = published(mongo_db)
+    # 14 November: still inside October's grace; nothing new, nothing read.
+    report = build(mongo_db, OPTIONS, now=at("2026-11-14"))
+    assert (report["released"], report["answers_read"]) == ([], 0)
+    assert published(mongo_db) == september
+    # 16 November: October is due; September's rows stay as they were.
+    report = build(mongo_db, OPTIONS, now=at("2026-11-16"))
+    assert report["released"] == ["2026-10"]
+    rows = published(mongo_db)
+    assert {doc["_id"] for doc in mongo_db[PREFIX + "release"].find()} == {"2026-09", "2026-10"}
+    for name, before in september.items():
+        if name != "release":
+            assert set(before) <= set(rows[name]), name
+            assert {r for r in rows[name] if "2026-09" in r} == set(before), name
+
+
+def test_an_answer_arriving_after_its_month_was_released_is_counted_and_never_published(mongo_db: Db) -> None:
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-12-20"))
+    before = published(mongo_db)
+    assert {doc["_id"] for doc in mongo_db[PREFIX + "release"].find()} == {"2026-09", "2026-10", "2026-11"}
+    mongo_db["answers_export"].insert_one(answer(9_999, 10, "q1", "2026-10", 10, day=30))
+    report = build(mongo_db, OPTIONS, now=at("2026-12-27"))
+    assert (report["released"], report["late_answers"]) == ([], 1)
+    assert published(mongo_db) == before
+    report = build(mongo_db, OPTIONS, now=at("2026-12-28"))  # counted once: the watermark moved on
+    assert report["late_answers"] == 0
+
+
+def test_a_range_is_the_sum_of_its_released_monthly_rows_and_stops_at_the_latest_released(
+    mongo_db: Db, mongo_uri: str, tmp_path: Path
+) -> None:
+    seed(mongo_db)
+    # The CLI's clock is the real one: every month of 2026 up to October is released by now.
+    done = run_cli(["marts"], cli_env(None, mongo_uri, mongo_db.name), tmp_path)
+    assert done.returncode == 0, done.stderr[-2000:]
+    latest = release.State.load(mongo_db).frontier
+    assert latest is not None
+    assert latest >= "2026-10"
+    env = cli_env(None, mongo_uri, mongo_db.name)
+    for name, keys in release.IDENTITY.items():
+        if name == "participation":
+            continue
+        done = run_cli(["export", name, "--from", "2026-09", "--to", "2026-10", "--format", "jsonl"], env, tmp_path)
+        assert done.returncode == 0, done.stderr
+        ranged = [json.loads(line) for line in done.stdout.splitlines()]
+        monthly = list(mongo_db[PREFIX + name].find({"month": {"$in": ["2026-09", "2026-10"]}}, {"_id": 0}))
+        assert ranged
+        for row in ranged:
+            same = [m for m in monthly if all(json.dumps(m[k]) == json.dumps(row[k]) for k in keys)]
+            assert same
+            for figure in ("answers", "score_sum", "promoters", "detractors"):
+                assert row[figure] == sum(m[figure] for m in same), (name, figure)
+            assert row["score_mean"] == round(row["score_sum"] / row["answers"], 2)
+            assert (row["month"], row["respondents"]) == ("2026-09..2026-10", None)
+            assert row["complete"] == all(m["complete"] for m in same)
+    beyond = release.next_month(latest)
+    done = run_cli(["export", "manager_question", "--from", "2026-09", "--to", beyond], env, tmp_path)
+    assert done.returncode == 2, done.stderr
+    assert (
+        done.stderr == f"peakon-ingest: error: --to {beyond}: not released yet; the latest released month is {latest}\n"
+    )
+
+
+def test_explain_names_the_answers_each_published_figure_and_range_counts(mongo_db: Db) -> None:
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-12-20"))
+    mongo_db["answers_export"].insert_one(answer(9_999, 10, "q1", "2026-10", 10, day=30))  # late: not counted
+    scores = {doc["_id"]: doc["attributes"]["answerScore"] for doc in mongo_db["answers_export"].find()}
+    figures = release.explain(mongo_db, [("2026-09", "2026-11")])
+    published_rows = sum(mongo_db[PREFIX + name].count_documents({}) for name in ("manager_question", "driver_segment"))
+    answers = [f for f in figures if f.mart != "participation"]
+    assert len(answers) > published_rows  # the range's rows too
+    for figure in answers:
+        assert 9_999 not in figure.members
+        values = [scores[ident] for ident in figure.members]
+        assert (figure.row["answers"], figure.row["score_sum"]) == (len(values), sum(values)), figure.row
+        assert figure.row["promoters"] == sum(v >= 9 for v in values)
+    for figure in (f for f in figures if f.mart == "participation"):
+        assert (figure.row["employees"], figure.row["respondents"]) == (len(figure.members), len(figure.respondents))
+        assert figure.respondents <= figure.members
