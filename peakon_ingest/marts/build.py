@@ -51,15 +51,16 @@ def build(
     state = release.State.load(db)
     frontier = state.frontier
     watermark = release.newest_answer(db)
-    late = release.late_answers(db, state)
     org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
     release.check_segments(org.staff, options.segments)
-    due = release.last_due(now, options.grace_days)
-    first = release.next_month(frontier) if frontier else None
-    if first is None or first <= due:
-        answers = read(store.answers(db, first, release.next_month(due)), org.boundaries)
-    else:  # nothing can be due: nothing read
-        answers = read([], org.boundaries)
+    due = release.Due(frontier, release.last_due(now, options.grace_days))
+    if frontier is None:  # the first release: every answer (a filter would make the server scan them)
+        stored = store.answers(db)
+    elif (first := release.next_month(frontier)) <= due.due:  # months to release, and what came since
+        stored = store.answers(db, first, release.next_month(due.due), newer_than=state.watermark)
+    else:  # nothing can be due: what came since, to count the late answers
+        stored = store.answers(db, newer_than=state.watermark) if state.watermark is not None else iter(())
+    answers = read(due(stored), org.boundaries)
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),
         "answers_read": answers.frame.height + answers.skipped,  # scored ones (the others are not kept)
@@ -67,7 +68,7 @@ def build(
     }
     heartbeat()
     months = [
-        m for m in answers.frame["month"].unique().sort().to_list() if (not frontier or m > frontier) and m <= due
+        m for m in answers.frame["month"].unique().sort().to_list() if (not frontier or m > frontier) and m <= due.due
     ]
     computed = compute(answers, org, options, months)
     heartbeat()
@@ -105,6 +106,6 @@ def build(
         rows = db[PREFIX + name].count_documents({})
         report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
         log.info("%s%s: %d rows", PREFIX, name, rows)
-    report |= {"released": list(computed.months), "late_answers": late, "coverage": state.coverage()}
+    report |= {"released": list(computed.months), "late_answers": due.late, "coverage": state.coverage()}
     report["seconds"] = round(time.monotonic() - started, 3)
     return report

@@ -16,6 +16,7 @@ from typing import Any
 
 from pymongo.database import Database
 
+from peakon_ingest.marts.answers import month_of
 from peakon_ingest.marts.options import PREFIX, MartsConfigError, Options
 from peakon_ingest.marts.people import Staff
 from peakon_ingest.runs import aware
@@ -119,12 +120,22 @@ def newest_answer(db: Database[Document]) -> Any:
     return None
 
 
-def late_answers(db: Database[Document], state: State) -> int:
-    """Answers stored since the last build for months already closed (never published)."""
-    if state.frontier is None or state.watermark is None:
-        return 0
-    query = {"_id": {"$gt": state.watermark}, "attributes.responseAnsweredAt": {"$lt": next_month(state.frontier)}}
-    return sum(1 for doc in db["answers_export"].find(query, {"removed_at": 1}) if doc.get("removed_at") is None)
+class Due:
+    """The answers a build releases, from a read of the months not released and of every answer
+    stored since the last build: those of months after `frontier` up to `due`; the ones of months up
+    to `frontier` are late (counted, never published); those of later months wait."""
+
+    def __init__(self, frontier: str | None, due: str) -> None:
+        self.frontier, self.due = frontier, due
+        self.late = 0
+
+    def __call__(self, answers: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+        for answer in answers:
+            month = month_of(answer)
+            if month is not None and self.frontier is not None and month <= self.frontier:
+                self.late += 1
+            elif month is None or month <= self.due:  # no month: counted as skipped
+                yield answer
 
 
 def check_segments(staff: Staff, segments: Iterable[str]) -> None:
@@ -217,7 +228,6 @@ def recount(db: Database[Document], state: State) -> Counted:
     """(mart, month, row identity) -> the answer `_id`s (participation: employees, respondents) each
     row of every released month counts, recomputed."""
     from peakon_ingest.marts import store  # noqa: PLC0415 - Polars only where it is used
-    from peakon_ingest.marts.answers import month_of  # noqa: PLC0415
     from peakon_ingest.marts.build import prepare  # noqa: PLC0415
     from peakon_ingest.marts.compute import FIGURES, compute  # noqa: PLC0415
 
