@@ -11,6 +11,7 @@ from typing import Any
 
 import polars as pl
 import pytest
+from peakon_simulator import SimulatorThread
 from peakon_simulator.testing import SimulatorFactory
 from typer.testing import CliRunner
 
@@ -133,3 +134,17 @@ def test_coverage_on_the_simulators_default_organisation_of_1000(
     assert coverage["department_answers"] >= 0.90
     assert coverage["direct_groups"] >= 0.50
     assert run["marts"]["released"] == ["2024-01", "2024-02"]
+
+
+def test_an_ingest_with_a_segment_no_employee_has_keeps_the_data_and_exits_2(
+    simulator: SimulatorThread, mongo_uri: str, mongo_db: Db, tmp_path: Path
+) -> None:
+    env = cli_env(simulator, mongo_uri, mongo_db.name, PEAKON_MART_SEGMENTS="Department,Team")
+    done = run_cli(["ingest"], env, tmp_path)
+    assert done.returncode == 2, done.stderr[-2000:]
+    last = done.stderr.splitlines()[-1]
+    assert last.startswith(
+        "peakon-ingest: error: the data is stored, but PEAKON_MART_SEGMENTS: no stored employee has 'Team'"
+    )
+    assert "known attributes: Department, " in last
+    assert mongo_db["answers_export"].count_documents({}) > 0
