@@ -100,9 +100,10 @@ class Staff:
     def at(self, key: Key, moment: dt.datetime) -> Version:
         return self.versions[key][self.index_at(key, moment)]
 
-    def hired(self, key: Key) -> dt.datetime | None:
-        """When `key` was hired: `employmentStart` (a date) of their latest version that has one."""
-        for version in reversed(self.versions[key]):
+    def hired(self, key: Key, moment: dt.datetime) -> dt.datetime | None:
+        """When `key` was hired: `employmentStart` (a date) of their version valid at `moment` (so a
+        later change of record never changes a past month), else of their first version that has one."""
+        for version in [self.at(key, moment), *self.versions[key]]:
             value = version.attributes.get(HIRE_DATE)
             if isinstance(value, str):
                 with suppress(ValueError):
@@ -113,7 +114,7 @@ class Staff:
         """Whether `key` was employed in [start, end): hired before `end` (without a hire date: seen
         before `end`, or without history at all) and not gone before `start`."""
         versions = self.versions[key]
-        hired, first, last = self.hired(key), versions[0].valid_from, versions[-1]
+        hired, first, last = self.hired(key, end - dt.timedelta(microseconds=1)), versions[0].valid_from, versions[-1]
         joined = hired < end if hired is not None else first is None or first < end
         left = last.valid_to is not None and last.valid_to <= start
         return joined and not left

@@ -198,8 +198,9 @@ def segment_groups(
     return groups
 
 
-def hired(versions: list[tuple[dt.datetime, dt.datetime | None, Doc]]) -> dt.datetime | None:
-    for _, _, record in reversed(versions):
+def hired(world: World, who: Any, end: dt.datetime) -> dt.datetime | None:
+    """`employmentStart` of the record valid at `end`, else of the first record with one."""
+    for record in [world.record(who, end), *(r for _, _, r in world.versions[who])]:
         value = record.get("attributes", {}).get("employmentStart")
         if isinstance(value, str):
             try:
@@ -220,7 +221,7 @@ def participation(world: World, answers: Iterable[Doc], segment: str) -> dict[tu
         end = month_end(month)
         tally: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
         for who, versions in world.versions.items():
-            first, last_to, hire = versions[0][0], versions[-1][1], hired(versions)
+            first, last_to, hire = versions[0][0], versions[-1][1], hired(world, who, end)
             joined = hire <= end if hire is not None else first == EARLIEST or first <= end
             if joined and (last_to is None or last_to > start):
                 unit = world.record(who, end).get("attributes", {}).get(segment)

@@ -11,7 +11,7 @@ from peakon_ingest.marts import release
 from peakon_ingest.marts.build import build
 from peakon_ingest.marts.options import PREFIX
 from tests.cli.helpers import cli_env, run_cli
-from tests.marts.release_world import OPTIONS, Db, answer, at, published, seed
+from tests.marts.release_world import OPTIONS, Db, answer, at, employee, published, seed
 
 
 def test_a_month_is_published_once_its_grace_is_over_and_never_rewritten(mongo_db: Db) -> None:
@@ -89,6 +89,16 @@ def test_explain_names_the_answers_each_published_figure_and_range_counts(mongo_
     seed(mongo_db)
     build(mongo_db, OPTIONS, now=at("2026-12-20"))
     mongo_db["answers_export"].insert_one(answer(9_999, 10, "q1", "2026-10", 10, day=30))  # late: not counted
+    # A record changed since (another manager and hire date): the released months are as they were.
+    moved = employee(10, 3, "D2", hired="2026-12-01")
+    mongo_db["employees"].replace_one({"_id": 10}, moved)
+    mongo_db["employees_history"].insert_many(
+        [
+            {"_id": "h10a", "key": 10, "valid_from": at("2026-12-20"), "valid_to": at("2026-12-24"),
+             "record": employee(10, 2, "D1")},
+            {"_id": "h10b", "key": 10, "valid_from": at("2026-12-24"), "valid_to": None, "record": moved},
+        ]
+    )  # fmt: skip
     scores = {doc["_id"]: doc["attributes"]["answerScore"] for doc in mongo_db["answers_export"].find()}
     figures = release.explain(mongo_db, [("2026-09", "2026-11")])
     published_rows = sum(mongo_db[PREFIX + name].count_documents({}) for name in ("manager_question", "driver_segment"))
