@@ -6,14 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pymongo.database import Database
 
 from peakon_ingest.marts import atoms, release, store
 from peakon_ingest.marts.answers import Answers, read
-from peakon_ingest.marts.compute import FIGURES, Org, compute
+from peakon_ingest.marts.compute import FIGURES, Builder, Org, Released
 from peakon_ingest.marts.options import PREFIX, Options
 from peakon_ingest.marts.people import Staff
 
@@ -49,63 +49,82 @@ def build(
     started = time.monotonic()
     now = now or dt.datetime.now(dt.UTC)
     state = release.State.load(db)
-    frontier = state.frontier
     watermark = release.newest_answer(db)
     org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
     release.check_segments(org.staff, options.segments)
-    due = release.Due(frontier, release.last_due(now, options.grace_days))
-    if frontier is None:  # the first release: every answer (a filter would make the server scan them)
-        stored = store.answers(db)
-    elif (first := release.next_month(frontier)) <= due.due:  # months to release, and what came since
-        stored = store.answers(db, first, release.next_month(due.due), newer_than=state.watermark)
-    else:  # nothing can be due: what came since, to count the late answers
-        stored = store.answers(db, newer_than=state.watermark) if state.watermark is not None else iter(())
-    answers = read(due(stored), org.boundaries)
+    due = release.Due(state.frontier, release.last_due(now, options.grace_days))
+    answers = read(due(unreleased(db, state, due.due)), org.boundaries)
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),
         "answers_read": answers.frame.height + answers.skipped,  # scored ones (the others are not kept)
         "answers_skipped": answers.skipped,
     }
     heartbeat()
-    months = [
-        m for m in answers.frame["month"].unique().sort().to_list() if (not frontier or m > frontier) and m <= due.due
-    ]
-    computed = compute(answers, org, options, months)
-    heartbeat()
-    problems = [
-        p
-        for month in computed.months.values()
-        for p in atoms.audit(month.table, options.min_respondents, month.figures)
-    ]
-    if problems:
-        msg = f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
-        raise AuditError(msg)
-    timings = {}
-    if computed.months:
-        for name in FIGURES:
-            timed = time.monotonic()
-            kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
-            staging = store.Staging(db, name)
-            staging.append(kept)  # the released months' rows, as they were
-            for month in computed.months.values():
-                staging.append(month.rows[name])
-                heartbeat()
-            staging.publish()
-            timings[name] = time.monotonic() - timed
-    for name in FIGURES:  # every mart exists, if empty, for the analysts' tools
-        if PREFIX + name not in db.list_collection_names():
-            db.create_collection(PREFIX + name)
+    months = answers.frame["month"].unique().sort().to_list()  # `due` let through only the months to release
+    builder = Builder(answers, org, options)
+    timed = time.monotonic()
+    coverage = publish(db, state, builder.released(months) if months else None, heartbeat, options.min_respondents)
+    timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
     timed = time.monotonic()
     staging = store.Staging(db, "org")
-    staging.append(computed.org)
+    staging.append(builder.org_rows())
     staging.publish()
     timings["org"] = time.monotonic() - timed
-    coverage = {month: released.coverage for month, released in computed.months.items()}
     state.record(db, coverage, options, watermark, now)
     for name in ("org", *FIGURES):
         rows = db[PREFIX + name].count_documents({})
         report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
         log.info("%s%s: %d rows", PREFIX, name, rows)
-    report |= {"released": list(computed.months), "late_answers": due.late, "coverage": state.coverage()}
+    report |= {"released": list(coverage), "late_answers": due.late, "coverage": state.coverage()}
     report["seconds"] = round(time.monotonic() - started, 3)
     return report
+
+
+def unreleased(db: Database[dict[str, Any]], state: release.State, due: str) -> Iterator[Mapping[str, Any]]:
+    """The answers a build reads: of the months after the latest released one up to `due`, and
+    those stored since the last build (for its late answers)."""
+    if state.frontier is None:  # the first release: every answer (a filter would make the server scan them)
+        return store.answers(db)
+    if (first := release.next_month(state.frontier)) <= due:
+        return store.answers(db, first, release.next_month(due), newer_than=state.watermark)
+    # Nothing can be due: what came since, to count the late answers.
+    return store.answers(db, newer_than=state.watermark) if state.watermark is not None else iter(())
+
+
+def publish(
+    db: Database[dict[str, Any]],
+    state: release.State,
+    months: Iterable[tuple[str, Released]] | None,
+    heartbeat: Callable[[], None],
+    k: int,
+) -> dict[str, dict[str, int]]:
+    """Each month's rows appended, after the released ones, to each figures mart built aside, as the
+    month passes its audit; then every mart renamed over the old one. The coverage counts of the
+    months published. A month failing its audit: nothing published, `AuditError`."""
+    if months is None:
+        for name in FIGURES:  # every mart exists, if empty, for the analysts' tools
+            if PREFIX + name not in db.list_collection_names():
+                db.create_collection(PREFIX + name)
+        return {}
+    stagings = {}
+    for name in FIGURES:
+        kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
+        stagings[name] = store.Staging(db, name)
+        stagings[name].append(kept)  # the released months' rows, as they were
+    coverage = {}
+    for month, released in months:
+        problems = atoms.audit(released.table, k, released.figures)
+        if problems:
+            for staging in stagings.values():
+                staging.discard()
+            msg = (
+                f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
+            )
+            raise AuditError(msg)
+        for name, staging in stagings.items():
+            staging.append(released.rows[name])
+        coverage[month] = released.coverage
+        heartbeat()
+    for staging in stagings.values():
+        staging.publish()
+    return coverage

@@ -12,7 +12,7 @@ counted all of the group's answers.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -139,6 +139,7 @@ class Builder:
             self.code(key)
         self.path_codes: dict[tuple[Any, ...], int] = {}  # segment values from the top -> code
         self.questions: dict[int, dict[str, Any]] = {}  # code -> its text, driver and sub-driver
+        self._paths: dict[int, tuple[Any, ...]] = {}  # path_codes inverted
 
     def code(self, key: Key) -> int:
         if key not in self.codes:
@@ -148,6 +149,13 @@ class Builder:
 
     def months(self) -> list[str]:
         return sorted(self.answers.frame["month"].unique().to_list())
+
+    def released(self, months: Iterable[str], *, explain: bool = False) -> Iterator[tuple[str, Released]]:
+        """Each of `months` with answers, computed when its turn comes (one month in memory at a time)."""
+        for month in months:
+            frame = self.answers.frame.filter(pl.col("month") == month)
+            if frame.height:
+                yield month, self.month(month, frame, explain=explain)
 
     def question(self, code: int) -> dict[str, Any]:
         """A question's columns, worked out once per question (rows repeat them by the thousand)."""
@@ -226,7 +234,7 @@ class Builder:
         return (kind, level, who, repr(paths.get(path_code)))
 
     def inverse_paths(self) -> dict[int, tuple[Any, ...]]:
-        if len(getattr(self, "_paths", {})) != len(self.path_codes):
+        if len(self._paths) != len(self.path_codes):
             self._paths = {code: values for values, code in self.path_codes.items()}
         return self._paths
 
@@ -442,9 +450,5 @@ def compute(
 ) -> Computed:
     """The org chart now, and each of `months` (default: every month of the answers) released."""
     builder = Builder(answers, org, options)
-    released = {}
-    for month in builder.months() if months is None else months:
-        frame = answers.frame.filter(pl.col("month") == month)
-        if frame.height:
-            released[month] = builder.month(month, frame, explain=explain)
+    released = dict(builder.released(builder.months() if months is None else months, explain=explain))
     return Computed(builder.org_rows(), released)

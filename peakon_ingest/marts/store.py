@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import queue
 import threading
+import uuid
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import suppress
 from typing import Any
@@ -90,22 +91,29 @@ def prefetched(documents: Iterable[Document], depth: int = 4) -> Iterator[Docume
 
 
 class Staging:
-    """Mart `name` built aside (`marts_staging_<name>`, filled as it is computed), then renamed over
+    """Mart `name` built aside (`marts_staging_<name>_<random>`, filled as it is computed), then renamed over
     the old one whole (renameCollection with dropTarget: atomic on MongoDB). On a server where that
     rename does not take effect (the embedded one runs it against `admin`), the old mart is dropped
     and the new one renamed: a reader may then find the mart missing for a moment, but never partial."""
 
     def __init__(self, db: Database[Document], name: str) -> None:
         self.db, self.name = db, name
-        self.staging, self.target = STAGING + name, PREFIX + name
+        # A name of its own each time: the embedded server keeps a renamed collection's old name as
+        # an alias, so dropping or filling a reused name would empty or fill the published mart.
+        self.staging, self.target = f"{STAGING}{name}_{uuid.uuid4().hex[:12]}", PREFIX + name
         self.rows = 0
-        db.drop_collection(self.staging)
+        for leftover in db.list_collection_names():  # of a build that died (listed: never renamed)
+            if leftover.startswith(f"{STAGING}{name}_"):
+                db.drop_collection(leftover)
         db.create_collection(self.staging)
 
     def append(self, rows: list[Document]) -> None:
         for start in range(0, len(rows), INSERT_BATCH):
             self.db[self.staging].insert_many(rows[start : start + INSERT_BATCH], ordered=False)
         self.rows += len(rows)
+
+    def discard(self) -> None:
+        self.db.drop_collection(self.staging)
 
     def publish(self) -> None:
         db = self.db

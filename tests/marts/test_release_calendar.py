@@ -112,3 +112,28 @@ def test_explain_names_the_answers_each_published_figure_and_range_counts(mongo_
     for figure in (f for f in figures if f.mart == "participation"):
         assert (figure.row["employees"], figure.row["respondents"]) == (len(figure.members), len(figure.respondents))
         assert figure.respondents <= figure.members
+
+
+def test_a_team_follows_the_org_chart_as_it_stood_at_the_months_end(mongo_db: Db) -> None:
+    seed(mongo_db, ("2026-09",))
+    # Manager 2 moved under manager 3 on 20 September: their reports' answers of the 3rd were given
+    # under 2, who is in 3's team by the month's end.
+    moved = employee(2, 3, "D1")
+    mongo_db["employees"].replace_one({"_id": 2}, moved)
+    mongo_db["employees_history"].insert_many(
+        [
+            {"_id": "h2a", "key": 2, "valid_from": at("2026-09-01"), "valid_to": at("2026-09-20"),
+             "record": employee(2, 1, "D1")},
+            {"_id": "h2b", "key": 2, "valid_from": at("2026-09-20"), "valid_to": None, "record": moved},
+        ]
+    )  # fmt: skip
+    # A third team, the smallest: the few answers of no team of their own (1, 2 and 3) join it.
+    third = [employee(4, 1, "D3"), *(employee(30 + i, 4, "D3") for i in range(5))]
+    mongo_db["employees"].insert_many(third)
+    mongo_db["answers_export"].insert_many([answer(5_000 + p["_id"], p["_id"], "q1", "2026-09", 7) for p in third])
+    build(mongo_db, OPTIONS, now=at("2026-10-20"))
+    team = {
+        row["manager_id"]: row["answers"]
+        for row in mongo_db[PREFIX + "manager_question"].find({"scope": "team", "question_id": "q1"})
+    }
+    assert team[3] == 12
