@@ -4,6 +4,8 @@ before anything is published; or sum a range of released months for an export.""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import json
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,11 +54,11 @@ def build(
     watermark = release.newest_answer(db)
     org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
     release.check_segments(org.staff, options.segments)
-    due = release.Due(state.frontier, release.last_due(now, options.grace_days))
-    answers = read(due(unreleased(db, state, due.due)), org.boundaries)
+    due = release.Due(state, release.last_due(now, options.grace_days))
+    answers = read(due(unreleased(db, state)), org.boundaries)
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),
-        "answers_read": answers.frame.height + answers.skipped,  # scored ones (the others are not kept)
+        "answers_read": due.read,
         "answers_skipped": answers.skipped,
     }
     heartbeat()
@@ -66,11 +68,15 @@ def build(
     coverage = publish(db, state, builder.released(months) if months else None, heartbeat, options.min_respondents)
     timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
     timed = time.monotonic()
-    staging = store.Staging(db, "org")
-    staging.append(builder.org_rows())
-    staging.publish()
+    org_rows = builder.org_rows()
+    digest = hashlib.sha256(json.dumps(org_rows, sort_keys=True, default=str).encode()).hexdigest()
+    if digest != state.org or PREFIX + "org" not in db.list_collection_names():  # else unchanged: not rewritten
+        staging = store.Staging(db, "org")
+        staging.append(org_rows)
+        staging.publish()
+        state.org = digest
     timings["org"] = time.monotonic() - timed
-    state.record(db, coverage, options, watermark, now)
+    state.record(db, coverage, options, (watermark, due.open_from), now)
     for name in ("org", *FIGURES):
         rows = db[PREFIX + name].count_documents({})
         report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
@@ -80,15 +86,15 @@ def build(
     return report
 
 
-def unreleased(db: Database[dict[str, Any]], state: release.State, due: str) -> Iterator[Mapping[str, Any]]:
-    """The answers a build reads: of the months after the latest released one up to `due`, and
-    those stored since the last build (for its late answers)."""
-    if state.frontier is None:  # the first release: every answer (a filter would make the server scan them)
+def unreleased(db: Database[dict[str, Any]], state: release.State) -> Iterator[dict[str, Any]]:
+    """The answers a build reads: every one for the first release; after it, those stored since the
+    last build and those of months not released yet (from `open_from`, newest first: a filter on the
+    month would make the embedded server read every answer)."""
+    if state.frontier is None:
         return store.answers(db)
-    if (first := release.next_month(state.frontier)) <= due:
-        return store.answers(db, first, release.next_month(due), newer_than=state.watermark)
-    # Nothing can be due: what came since, to count the late answers.
-    return store.answers(db, newer_than=state.watermark) if state.watermark is not None else iter(())
+    if state.open_from is not None:
+        return store.newest(db, state.open_from, inclusive=True)
+    return store.newest(db, state.watermark, inclusive=False)
 
 
 def publish(

@@ -18,7 +18,7 @@ from pymongo.database import Database
 
 from peakon_ingest.marts.answers import month_of
 from peakon_ingest.marts.options import PREFIX, MartsConfigError, Options
-from peakon_ingest.marts.people import Staff
+from peakon_ingest.marts.people import Staff, key_of
 from peakon_ingest.runs import aware
 
 Document = dict[str, Any]
@@ -62,12 +62,15 @@ class State:
     released: dict[str, Document] = field(default_factory=dict)
     months: dict[str, Document] = field(default_factory=dict)
     watermark: Any = None
+    open_from: Any = None  # the smallest `_id` of an answer of a month not released, when last read
+    org: str | None = None  # the digest of `mart_org` as last published
 
     @classmethod
     def load(cls, db: Database[Document]) -> State:
         released = {doc["_id"]: doc for doc in db[RELEASE].find()}
         private = db[STATE].find_one({"_id": STATE_ID}) or {}
-        return cls(released, dict(private.get("months") or {}), private.get("watermark"))
+        months = dict(private.get("months") or {})
+        return cls(released, months, private.get("watermark"), private.get("open_from"), private.get("org"))
 
     @property
     def frontier(self) -> str | None:
@@ -94,18 +97,18 @@ class State:
         db: Database[Document],
         released: Mapping[str, Mapping[str, int]],
         options: Options,
-        watermark: Any,
+        read: tuple[Any, Any],
         now: dt.datetime,
     ) -> None:
-        """The months of `released` (month -> coverage counts) are now published; `watermark`: the
-        largest answer `_id` there was when they were read."""
+        """The months of `released` (month -> coverage counts) are now published; `read`: the largest
+        answer `_id` there was when they were read, and the smallest of a month still to release."""
+        watermark, self.open_from = read
         for month, counts in released.items():
             self.months[month] = {**counts, "watermark": watermark, "released_at": now}
         if watermark is not None:
             self.watermark = watermark
-        db[STATE].replace_one(
-            {"_id": STATE_ID}, {"_id": STATE_ID, "watermark": self.watermark, "months": self.months}, upsert=True
-        )
+        private = {"watermark": self.watermark, "open_from": self.open_from, "org": self.org, "months": self.months}
+        db[STATE].replace_one({"_id": STATE_ID}, {"_id": STATE_ID, **private}, upsert=True)
         for month in released:
             doc = {"_id": month, "released_at": now, "min_respondents": options.min_respondents,
                    "segments": list(options.segments)}  # fmt: skip
@@ -122,19 +125,26 @@ def newest_answer(db: Database[Document]) -> Any:
 
 class Due:
     """The answers a build releases, from a read of the months not released and of every answer
-    stored since the last build: those of months after `frontier` up to `due`; the ones of months up
-    to `frontier` are late (counted, never published); those of later months wait."""
+    stored since the last build: those of months after `frontier` up to `due`. Those of months up
+    to `frontier` stored after `watermark` are late (counted, never published); those of later
+    months wait, and `open_from` is the smallest `_id` among them (the next build reads from there)."""
 
-    def __init__(self, frontier: str | None, due: str) -> None:
-        self.frontier, self.due = frontier, due
-        self.late = 0
+    def __init__(self, state: State, due: str) -> None:
+        self.frontier, self.watermark, self.due = state.frontier, state.watermark, due
+        self.late = self.read = 0
+        self.open_from: Any = None
 
-    def __call__(self, answers: Iterable[Mapping[str, Any]]) -> Iterator[Mapping[str, Any]]:
+    def __call__(self, answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for answer in answers:
+            self.read += 1
+            ident = key_of(answer.pop("_id", None))
             month = month_of(answer)
             if month is not None and self.frontier is not None and month <= self.frontier:
-                self.late += 1
-            elif month is None or month <= self.due:  # no month: counted as skipped
+                self.late += self.watermark is None or (ident is not None and ident > self.watermark)
+            elif month is not None and month > self.due:
+                if ident is not None and (self.open_from is None or ident < self.open_from):
+                    self.open_from = ident
+            else:  # a month to release (none: counted as skipped)
                 yield answer
 
 

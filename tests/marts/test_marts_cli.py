@@ -91,12 +91,16 @@ def test_the_fast_read_of_answers_equals_a_find(
     answers (a score as text, a missing field) included."""
     ingest(make_simulator(odd_answers_every=7), mongo_uri, mongo_db, tmp_path, PEAKON_BUILD_MARTS="false")
     fast = list(store.answers(mongo_db))
+    newest = list(store.newest(mongo_db, None, inclusive=False))  # the weekly read: the same, newest first
+    assert sorted(map(repr, newest)) == sorted(repr({**row, "_id": int(row["_id"])}) for row in fast)
     plain = [
         {name: doc["attributes"][name] for name in FIELDS if name in doc["attributes"]}
         for doc in mongo_db["answers_export"].find({}, {"attributes": 1}).sort("_id", 1)
     ]
     assert len(fast) == len(plain) == 2500
-    as_set = sorted(json.dumps({k: v for k, v in row.items() if k != "removed_at"}, sort_keys=True) for row in fast)
+    as_set = sorted(
+        json.dumps({k: v for k, v in row.items() if k not in {"_id", "removed_at"}}, sort_keys=True) for row in fast
+    )
     assert as_set == sorted(json.dumps(row, sort_keys=True) for row in plain)
     assert not [n for n in mongo_db.list_collection_names() if n.startswith(PREFIX)]  # PEAKON_BUILD_MARTS=false
 

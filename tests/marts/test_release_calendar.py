@@ -22,9 +22,10 @@ def test_a_month_is_published_once_its_grace_is_over_and_never_rewritten(mongo_d
     months = {row["month"] for row in mongo_db[PREFIX + "manager_question"].find()}
     assert months == {"2026-09"}
     september = published(mongo_db)
-    # 14 November: still inside October's grace; nothing new, nothing read.
+    # 14 November: still inside October's grace; nothing new. Only the months not released are
+    # read (October's and November's 2 x 15 answers each), not September's again.
     report = build(mongo_db, OPTIONS, now=at("2026-11-14"))
-    assert (report["released"], report["answers_read"]) == ([], 0)
+    assert (report["released"], report["answers_read"]) == ([], 60)
     assert published(mongo_db) == september
     # 16 November: October is due; September's rows stay as they were.
     report = build(mongo_db, OPTIONS, now=at("2026-11-16"))
