@@ -25,6 +25,7 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
 }
 INSERT_BATCH = 5_000
 READ_BATCH = 10_000
+FIRST_PAGE = 500
 
 Document = dict[str, Any]
 
@@ -62,17 +63,17 @@ def newest(db: Database[Document], after: Any, *, inclusive: bool) -> Iterator[D
     `answers` gives them: pages of a descending `_id` sort, which a server reads from its index for as
     many answers as it returns (a filter on `_id` makes the embedded server read every answer)."""
     projection = {"removed_at": 1} | {f"attributes.{name}": 1 for name in FIELDS}
-    skip = 0
+    skip, size = 0, FIRST_PAGE  # pages grow: a week's few answers cost one small page
     while True:
-        page = list(db["answers_export"].find({}, projection).sort("_id", -1).skip(skip).limit(READ_BATCH))
+        page = list(db["answers_export"].find({}, projection).sort("_id", -1).skip(skip).limit(size))
         for doc in page:
             if after is not None and (doc["_id"] < after if inclusive else doc["_id"] <= after):
                 return
             if doc.get("removed_at") is None:
                 yield {"_id": doc["_id"], **attributes(doc)}
-        if len(page) < READ_BATCH:
+        if len(page) < size:
             return
-        skip += READ_BATCH
+        skip, size = skip + size, min(2 * size, READ_BATCH)
 
 
 def attributes(doc: Document) -> Document:
