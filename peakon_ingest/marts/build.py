@@ -97,6 +97,14 @@ def unreleased(db: Database[dict[str, Any]], state: release.State) -> Iterator[d
     return store.newest(db, state.watermark, inclusive=False)
 
 
+def existing(db: Database[dict[str, Any]]) -> None:
+    """Every figures mart exists, if empty, for the analysts' tools."""
+    present = db.list_collection_names()
+    for name in FIGURES:
+        if PREFIX + name not in present:
+            db.create_collection(PREFIX + name)
+
+
 def publish(
     db: Database[dict[str, Any]],
     state: release.State,
@@ -106,31 +114,30 @@ def publish(
 ) -> dict[str, dict[str, int]]:
     """Each month's rows appended, after the released ones, to each figures mart built aside, as the
     month passes its audit; then every mart renamed over the old one. The coverage counts of the
-    months published. A month failing its audit: nothing published, `AuditError`."""
+    months published. A month failing its audit: nothing published, `AuditError` counting the
+    violations of every month."""
     if months is None:
-        for name in FIGURES:  # every mart exists, if empty, for the analysts' tools
-            if PREFIX + name not in db.list_collection_names():
-                db.create_collection(PREFIX + name)
+        existing(db)
         return {}
     stagings = {}
     for name in FIGURES:
         kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
         stagings[name] = store.Staging(db, name)
         stagings[name].append(kept)  # the released months' rows, as they were
-    coverage = {}
+    coverage, problems = {}, []
     for month, released in months:
-        problems = atoms.audit(released.table, k, released.figures)
-        if problems:
-            for staging in stagings.values():
-                staging.discard()
-            msg = (
-                f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
-            )
-            raise AuditError(msg)
-        for name, staging in stagings.items():
-            staging.append(released.rows[name])
+        found = atoms.audit(released.table, k, released.figures)
+        problems += [f"{month}: {problem}" for problem in found]
+        if not problems:  # after a failure the other months are audited, never written
+            for name, staging in stagings.items():
+                staging.append(released.rows[name])
         coverage[month] = released.coverage
         heartbeat()
+    if problems:
+        for staging in stagings.values():
+            staging.discard()
+        msg = f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
+        raise AuditError(msg)
     for staging in stagings.values():
         staging.publish()
     return coverage
