@@ -7,9 +7,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from peakon_ingest.marts import release
+import pytest
+
+from peakon_ingest.marts import release, store
 from peakon_ingest.marts.build import build
-from peakon_ingest.marts.options import PREFIX
+from peakon_ingest.marts.options import PREFIX, Options
 from tests.cli.helpers import cli_env, run_cli
 from tests.marts.release_world import OPTIONS, Db, answer, at, employee, published, seed
 
@@ -138,3 +140,27 @@ def test_a_team_follows_the_org_chart_as_it_stood_at_the_months_end(mongo_db: Db
         for row in mongo_db[PREFIX + "manager_question"].find({"scope": "team", "question_id": "q1"})
     }
     assert team[3] == 12
+
+
+def test_a_released_month_keeps_the_options_it_was_released_with(mongo_db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    september = {r for r in published(mongo_db)["manager_question"] if "2026-09" in r}
+    stricter = Options(min_respondents=7, segments=OPTIONS.segments)
+    staged: list[str] = []
+    real = store.Staging
+
+    def staging(db: Db, name: str) -> store.Staging:
+        staged.append(name)
+        return real(db, name)
+
+    monkeypatch.setattr(store, "Staging", staging)
+    build(mongo_db, stricter, now=at("2026-11-16"))
+    assert {r for r in published(mongo_db)["manager_question"] if "2026-09" in r} == september
+    assert {doc["_id"]: doc["min_respondents"] for doc in mongo_db[PREFIX + "release"].find()} == {
+        "2026-09": 5, "2026-10": 7,
+    }  # fmt: skip
+    assert "org" not in staged  # the staff did not change: mart_org is not rewritten
+    october = list(mongo_db[PREFIX + "manager_question"].find({"month": "2026-10"}))
+    assert october
+    assert min(row["respondents"] for row in october) >= 7
