@@ -13,7 +13,7 @@ from peakon_ingest.marts import release, store
 from peakon_ingest.marts.build import build
 from peakon_ingest.marts.options import PREFIX, Options
 from tests.cli.helpers import cli_env, run_cli
-from tests.marts.release_world import OPTIONS, Db, answer, at, employee, published, seed
+from tests.marts.test_release_world import OPTIONS, Db, answer, at, employee, published, seed
 
 
 def test_a_month_is_published_once_its_grace_is_over_and_never_rewritten(mongo_db: Db) -> None:

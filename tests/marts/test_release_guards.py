@@ -21,7 +21,7 @@ from peakon_ingest.marts.build import build
 from peakon_ingest.marts.options import PREFIX, Options
 from peakon_ingest.settings import Settings
 from tests.cli.helpers import cli_env, run_cli
-from tests.marts.release_world import OPTIONS, SEGMENTS, Db, at, employee, published, seed
+from tests.marts.test_release_world import OPTIONS, SEGMENTS, Db, at, employee, published, seed
 
 
 def test_an_atom_under_k_fails_the_audit_and_nothing_new_is_published(

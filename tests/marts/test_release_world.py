@@ -1,4 +1,4 @@
-"""A small company stored as an ingest would store it, for the release tests: a CEO over two
+"""(No tests here.) A small company stored as an ingest would store it, for the release tests: a CEO over two
 managers of six each, in two departments, answering two questions every month from September to
 November 2026."""
 
