@@ -244,16 +244,25 @@ def big_runs(runs: Runs, answers: int, result: dict[str, Any]) -> None:
 
 
 def marts_run(runs: Runs, answers: int, employees: int, result: dict[str, Any]) -> None:
-    """The whole ingest (every stream), then the marts from what it stored, against the same server."""
+    """The whole ingest (every stream), then the marts from what it stored, against the same server;
+    then a week of 1% new answers and the weekly build, which reads only what is not yet released."""
     server = runs.server
     with simulator(answers, employees) as base_url:
         db = database()
         ingest = runs.add("ours, ingest for the marts", answers, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
         marts = runs.add("ours, marts", answers, cli(base_url, server, db, ["marts"]))
         built: dict[str, Any] = MongoClient(server.uri)[db]["ingestion_runs"].find_one({"mode": "marts"}) or {}
+        new_answers = round(answers * WEEKLY_NEW_ANSWERS)
+        sim_control(base_url, "POST", "answers", {"count": new_answers})
+        runs.add("ours, weekly ingest for the marts", new_answers, cli(base_url, server, db, ["ingest"], **MARTS_OFF))
+        weekly = runs.add("ours, weekly marts", new_answers, cli(base_url, server, db, ["marts"]))
+        again: dict[str, Any] = (
+            MongoClient(server.uri)[db]["ingestion_runs"].find_one({"mode": "marts"}, sort=[("started_at", -1)]) or {}
+        )
         drop(server, db)
     report = built.get("marts") or {}  # per mart a dict of figures, and read_seconds for them all
-    figures = {name: f for name, f in report.items() if isinstance(f, dict)}
+    figures = {name: f for name, f in report.items() if isinstance(f, dict) and "rows" in f}
+    week = again.get("marts") or {}
     result.update(
         marts_answers=answers,
         marts_employees=employees,
@@ -264,6 +273,14 @@ def marts_run(runs: Runs, answers: int, employees: int, result: dict[str, Any]) 
         marts_read_s=report.get("read_seconds"),
         marts_rows={name: f["rows"] for name, f in figures.items()},
         marts_seconds={name: f["seconds"] for name, f in figures.items()},
+        marts_released=len(report.get("released") or []),
+        marts_coverage=report.get("coverage"),
+        marts_weekly_wall_s=round(weekly.wall_seconds, 1),
+        marts_weekly_vs_full=round(weekly.wall_seconds / marts.wall_seconds, 3),
+        marts_weekly_answers_read=week.get("answers_read"),
+        marts_weekly_released=week.get("released"),
+        marts_weekly_late_answers=week.get("late_answers"),
+        marts_weekly_peak_rss_mb=weekly.peak_rss_mb.get("cli"),
     )
 
 

@@ -102,19 +102,21 @@ def ingest(
     if not result.ok:
         raise fail(f"run failed: {result.error}", EXIT_FAILED)
     if document and document.get("marts_error"):
-        raise fail(f"the data is stored, but {document['marts_error']}", EXIT_FAILED)
+        code = EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED
+        raise fail(f"the data is stored, but {document['marts_error']}", code)
 
 
 @app.command()
 def marts() -> None:
-    """Rebuild the analytics marts (mart_*) from what is stored. Exit 0 when built, 1 if not."""
+    """Build the analytics marts (mart_*): release the months that became due. Exit 0 when built, 1 if
+    not (the audit failed, or another error), 2 if a marts setting does not fit what is stored."""
     settings = settings_or_exit()
     try:
         document = configured(lambda: build_marts(settings))
     except LockHeldError as err:
         raise fail(str(err), EXIT_FAILED) from None
     if document.get("marts_error"):
-        raise fail(document["marts_error"], EXIT_FAILED)
+        raise fail(document["marts_error"], EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED)
     if settings.log_format == "json":
         log.info("marts built", extra={"run_id": document["_id"], "marts": document["marts"]})
     else:
@@ -123,14 +125,14 @@ def marts() -> None:
 
 @app.command()
 def export(
-    mart: Annotated[str, typer.Argument(help="org, manager_question, driver_segment or participation.")],
+    mart: Annotated[str, typer.Argument(help="org, manager_question, driver_segment, participation or release.")],
     first: Annotated[str | None, typer.Option("--from", help="First month (YYYY-MM) of a range.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM) of a range.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
     out: Annotated[Path | None, typer.Option("--out", help="The file to write (default: standard output).")] = None,
 ) -> None:
-    """Write a mart to a file. With --from/--to, manager_question and driver_segment are aggregated
-    over that month range from the answers, under the same anonymity rules."""
+    """Write a mart to a file. With --from/--to, manager_question and driver_segment are each group's
+    released monthly rows summed over that month range (only released months)."""
     from peakon_ingest.marts import export as exporting  # noqa: PLC0415 - Polars only where it is used
 
     settings = settings_or_exit()
@@ -141,7 +143,10 @@ def export(
         raise fail(str(err), EXIT_CONFIG) from None
     client, db = configured(lambda: open_database(settings))
     with client:
-        frame = exporting.rows(db, name, settings.mart_options(), first, last)
+        try:
+            frame = exporting.rows(db, name, first, last)
+        except exporting.ExportError as err:
+            raise fail(str(err), EXIT_CONFIG) from None
     exporting.write(exporting.encode(frame, fmt), out)
     if out is not None:
         log.info("%d rows of %s written to %s", frame.height, name, out)

@@ -19,6 +19,7 @@ from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
 from peakon_ingest import alerts, completeness
 from peakon_ingest.lock import IngestLock
+from peakon_ingest.marts.options import MartsConfigError
 from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
 from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
@@ -190,6 +191,8 @@ def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: 
 
     try:
         return {"marts": build(db, settings.mart_options(), heartbeat)}
+    except MartsConfigError as err:  # a setting that does not fit the data: exit 2, not 1
+        return {"marts_error": str(err), "marts_config_error": True}
     except Exception as err:
         log.exception("building the marts failed")
         return {"marts_error": f"building the marts failed: {type(err).__name__}: {err}"}

@@ -84,25 +84,18 @@ def completeness_line(run: Mapping[str, Any]) -> str:
 
 
 def marts_table(run: Mapping[str, Any]) -> Table:
-    """Per mart of a run: rows, groups suppressed (below the threshold / to stop subtraction), seconds."""
+    """Per mart of a run: rows and seconds; the months released, late answers and coverage below."""
     marts = run.get("marts") or {}
     table = Table(title=f"marts (read {marts.get('read_seconds', 0)} s, built in {marts.get('seconds', 0)} s)")
     table.add_column("mart", no_wrap=True)
-    for column in ("rows", "suppressed", "below threshold", "complementary", "seconds"):
+    for column in ("rows", "seconds"):
         table.add_column(column, justify="right")
     for name, figures in marts.items():
-        if isinstance(figures, Mapping):
-            table.add_row(
-                PREFIX + name,
-                *(
-                    str(figures.get(field, ""))
-                    for field in (
-                        "rows",
-                        "suppressed",
-                        "suppressed_below_threshold",
-                        "suppressed_complementary",
-                        "seconds",
-                    )
-                ),
-            )
+        if isinstance(figures, Mapping) and "rows" in figures:
+            table.add_row(PREFIX + name, str(figures.get("rows", "")), str(figures.get("seconds", "")))
+    coverage = marts.get("coverage") or {}
+    table.caption = (
+        f"released: {', '.join(marts.get('released') or []) or 'none'}; late answers: {marts.get('late_answers', 0)}; "
+        f"coverage: {', '.join(f'{k} {v}' for k, v in coverage.items())}"
+    )
     return table

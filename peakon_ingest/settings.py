@@ -17,7 +17,7 @@ from pymongo.errors import ConfigurationError, InvalidURI
 from pymongo.uri_parser import parse_uri
 
 from peakon_ingest import plugin_settings
-from peakon_ingest.marts.options import DEFAULT_SEGMENTS, Options
+from peakon_ingest.marts.options import DEFAULT_GRACE_DAYS, DEFAULT_SEGMENTS, Options
 from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
 from peakon_ingest.schedule import Schedule, zone
 
@@ -75,6 +75,7 @@ class Settings(BaseSettings):
     peakon_build_marts: bool = True
     peakon_min_respondents: int = 5
     peakon_mart_segments: str = ",".join(DEFAULT_SEGMENTS)
+    peakon_release_grace_days: int = Field(DEFAULT_GRACE_DAYS, ge=0)
 
     @field_validator("mongo_uri")
     @classmethod
@@ -140,7 +141,16 @@ class Settings(BaseSettings):
 
     def mart_options(self) -> Options:
         segments = tuple(name.strip() for name in self.peakon_mart_segments.split(","))
-        return Options(min_respondents=self.peakon_min_respondents, segments=segments)
+        try:  # the tap's reading of the flag (PEAKON_PSEUDONYMIZE_IDS is the tap's setting)
+            pseudonymous = bool(plugin_settings.parse(self.peakon_pseudonymize_ids or "false", {"type": "boolean"}))
+        except SettingError:
+            pseudonymous = True  # unreadable: the tap refuses to run, and the marts show no names
+        return Options(
+            min_respondents=self.peakon_min_respondents,
+            segments=segments,
+            grace_days=self.peakon_release_grace_days,
+            pseudonymous=pseudonymous,
+        )
 
     @field_validator("log_level", "log_format", mode="before")
     @classmethod

@@ -10,7 +10,7 @@ if (!password) {
   throw new Error("ANALYST_PASSWORD: required (the analysts' password)");
 }
 const target = db.getSiblingDB(dbName);
-const privileges = ["mart_org", "mart_manager_question", "mart_driver_segment", "mart_participation"].map((name) => ({
+const privileges = ["mart_org", "mart_manager_question", "mart_driver_segment", "mart_participation", "mart_release"].map((name) => ({
   resource: { db: dbName, collection: name },
   actions: ["find"],
 }));

@@ -77,13 +77,14 @@ class Question:
 
 @dataclass
 class Answers:
-    """Columns: emp (code), epoch, month, question (code), category, score."""
+    """Columns: row (its number), emp (code), epoch, month, question (code), category, score."""
 
     frame: pl.DataFrame
     employees: list[Key]
     questions: list[Key]
     about: list[Question]
     skipped: int  # answers with no usable employee, month or time
+    ids: list[Any] = field(default_factory=list)  # each row's answer `_id`, where the reads carried one
 
 
 class Epochs:
@@ -114,6 +115,7 @@ def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) ->
     columns: dict[str, list[Any]] = {name: [] for name in ("emp", "epoch", "month", "question", "category", "score")}
     chunks: list[pl.DataFrame] = []
     skipped = 0
+    ids: list[Any] = []
     for answer in answers:
         value = score(answer)
         if value is None:
@@ -132,6 +134,8 @@ def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) ->
         category = None if category is None else str(category)
         if category is not None:
             about[code].categories[category] += 1
+        if "_id" in answer:
+            ids.append(answer["_id"])
         columns["emp"].append(employees.setdefault(employee, len(employees)))
         columns["epoch"].append(epoch)
         columns["month"].append(month)
@@ -141,7 +145,8 @@ def read(answers: Iterable[Mapping[str, Any]], boundaries: list[dt.datetime]) ->
         if len(columns["emp"]) >= CHUNK:
             chunks.append(_frame(columns))
     chunks.append(_frame(columns))
-    return Answers(pl.concat(chunks), list(employees), list(questions), about, skipped)
+    frame = pl.concat(chunks).with_row_index("row")
+    return Answers(frame, list(employees), list(questions), about, skipped, ids)
 
 
 def _frame(columns: dict[str, list[Any]]) -> pl.DataFrame:

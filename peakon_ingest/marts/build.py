@@ -1,21 +1,29 @@
-"""Build every mart from what is stored, and publish each whole; or compute a range for an export."""
+"""Build the marts from what is stored: the org chart now, and the months that became due, audited
+before anything is published; or sum a range of released months for an export."""
 
 from __future__ import annotations
 
+import datetime as dt
+import hashlib
+import json
 import logging
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from typing import Any
 
 from pymongo.database import Database
 
-from peakon_ingest.marts import store
+from peakon_ingest.marts import atoms, release, store
 from peakon_ingest.marts.answers import Answers, read
-from peakon_ingest.marts.compute import Mart, Org, Period, compute
-from peakon_ingest.marts.options import NAMES, PREFIX, Options
+from peakon_ingest.marts.compute import FIGURES, Builder, Org, Released
+from peakon_ingest.marts.options import PREFIX, Options
 from peakon_ingest.marts.people import Staff
 
 log = logging.getLogger("peakon_ingest")
+
+
+class AuditError(RuntimeError):
+    """What was about to be published failed the release audit: nothing new was published."""
 
 
 def prepare(
@@ -29,57 +37,107 @@ def prepare(
     return read(answers, org.boundaries), org
 
 
-def load(db: Database[dict[str, Any]]) -> tuple[Answers, Org]:
-    return prepare(store.employees(db), store.history(db), store.answers(db), store.catalog(db))
-
-
 def build(
-    db: Database[dict[str, Any]], options: Options, heartbeat: Callable[[], None] = lambda: None
+    db: Database[dict[str, Any]],
+    options: Options,
+    heartbeat: Callable[[], None] = lambda: None,
+    *,
+    now: dt.datetime | None = None,
 ) -> dict[str, Any]:
-    """Rebuild the marts; per mart: rows, groups suppressed (below the threshold, and to protect a
-    published parent from subtraction), seconds (computing and writing it). Reading the answers, which
-    every mart shares, is `read_seconds`."""
+    """Rebuild the org chart and release the months due by `now` (default: the clock) that are not
+    released yet, reading only their answers. Per mart: rows and seconds; `released` (months),
+    `late_answers` (stored since the last build for months already released: never published) and
+    `coverage` (over every released month)."""
     started = time.monotonic()
-    answers, org = load(db)
-    report: dict[str, Any] = {"read_seconds": round(time.monotonic() - started, 3), "answers_skipped": answers.skipped}
+    now = now or dt.datetime.now(dt.UTC)
+    state = release.State.load(db)
+    watermark = release.newest_answer(db)
+    org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
+    release.check_segments(org.staff, options.segments)
+    due = release.Due(state, release.last_due(now, options.grace_days))
+    answers = read(due(unreleased(db, state)), org.boundaries)
+    report: dict[str, Any] = {
+        "read_seconds": round(time.monotonic() - started, 3),
+        "answers_read": due.read,
+        "answers_skipped": answers.skipped,
+    }
     heartbeat()
-    staging = {name: store.Staging(db, name) for name in NAMES}
-
-    def sink(name: str) -> Callable[[list[dict[str, Any]]], None]:
-        def write(rows: list[dict[str, Any]]) -> None:
-            staging[name].append(rows)
-            heartbeat()
-
-        return write
-
-    marts = compute(answers, org, options, sinks={name: sink(name) for name in NAMES})
-    for name, mart in marts.items():
-        with mart.timed():
-            staging[name].publish()
-        report[name] = summary(mart)
-        log.info("%s%s: %d rows, %d groups suppressed", PREFIX, name, mart.count, report[name]["suppressed"])
+    months = answers.frame["month"].unique().sort().to_list()  # `due` let through only the months to release
+    builder = Builder(answers, org, options)
+    timed = time.monotonic()
+    coverage = publish(db, state, builder.released(months) if months else None, heartbeat, options.min_respondents)
+    timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
+    timed = time.monotonic()
+    org_rows = builder.org_rows()
+    digest = hashlib.sha256(json.dumps(org_rows, sort_keys=True, default=str).encode()).hexdigest()
+    if digest != state.org or PREFIX + "org" not in db.list_collection_names():  # else unchanged: not rewritten
+        staging = store.Staging(db, "org")
+        staging.append(org_rows)
+        staging.publish()
+        state.org = digest
+    timings["org"] = time.monotonic() - timed
+    state.record(db, coverage, options, (watermark, due.open_from), now)
+    for name in ("org", *FIGURES):
+        rows = db[PREFIX + name].count_documents({})
+        report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
+        log.info("%s%s: %d rows", PREFIX, name, rows)
+    report |= {"released": list(coverage), "late_answers": due.late, "coverage": state.coverage()}
     report["seconds"] = round(time.monotonic() - started, 3)
     return report
 
 
-def summary(mart: Mart) -> dict[str, Any]:
-    return {
-        "rows": mart.count,
-        "suppressed": mart.below_threshold + mart.complementary,
-        "suppressed_below_threshold": mart.below_threshold,
-        "suppressed_complementary": mart.complementary,
-        "seconds": round(mart.seconds, 3),
-    }
+def unreleased(db: Database[dict[str, Any]], state: release.State) -> Iterator[dict[str, Any]]:
+    """The answers a build reads: every one for the first release; after it, those stored since the
+    last build and those of months not released yet (from `open_from`, newest first: a filter on the
+    month would make the embedded server read every answer)."""
+    if state.frontier is None:
+        return store.answers(db)
+    if state.open_from is not None:
+        return store.newest(db, state.open_from, inclusive=True)
+    return store.newest(db, state.watermark, inclusive=False)
 
 
-def span(first: str | None, last: str | None, answers: Answers) -> Period:
-    """The range to export: the answers' first or last month where one end is not given."""
-    present = sorted(answers.frame["month"].unique().to_list())
-    return Period(first or (present[0] if present else "0000-01"), last or (present[-1] if present else "9999-12"))
+def existing(db: Database[dict[str, Any]]) -> None:
+    """Every figures mart exists, if empty, for the analysts' tools."""
+    present = db.list_collection_names()
+    for name in FIGURES:
+        if PREFIX + name not in present:
+            db.create_collection(PREFIX + name)
 
 
-def ranged(db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None) -> Mart:
-    """Mart `name` over one month range, from the answers, under the same rules."""
-    answers, org = load(db)
-    period = span(first, last, answers)
-    return compute(answers, org, options, [period])[name]
+def publish(
+    db: Database[dict[str, Any]],
+    state: release.State,
+    months: Iterable[tuple[str, Released]] | None,
+    heartbeat: Callable[[], None],
+    k: int,
+) -> dict[str, dict[str, int]]:
+    """Each month's rows appended, after the released ones, to each figures mart built aside, as the
+    month passes its audit; then every mart renamed over the old one. The coverage counts of the
+    months published. A month failing its audit: nothing published, `AuditError` counting the
+    violations of every month."""
+    if months is None:
+        existing(db)
+        return {}
+    stagings = {}
+    for name in FIGURES:
+        kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
+        stagings[name] = store.Staging(db, name)
+        stagings[name].append(kept)  # the released months' rows, as they were
+    coverage, problems = {}, []
+    for month, released in months:
+        found = atoms.audit(released.table, k, released.figures)
+        problems += [f"{month}: {problem}" for problem in found]
+        if not problems:  # after a failure the other months are audited, never written
+            for name, staging in stagings.items():
+                staging.append(released.rows[name])
+        coverage[month] = released.coverage
+        heartbeat()
+    if problems:
+        for staging in stagings.values():
+            staging.discard()
+        msg = f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
+        raise AuditError(msg)
+    for staging in stagings.values():
+        staging.publish()
+    return coverage

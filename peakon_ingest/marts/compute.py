@@ -1,19 +1,18 @@
 """The marts, computed in-process from plain reads (so every MongoDB-compatible server gives the
-same result): the org chart, manager and segment figures per period, and participation.
+same result): the org chart now, and per released month the figures of managers and segments (sums
+of whole atoms, `atoms`) and participation.
 
 Rules (README "Analytics marts"): an answer's manager is the employee's manager in the version of
 their record valid when they answered (the earliest version if the answer predates the history);
-`team` groups follow the org chart as it stood at the end of the period. Figures: respondents are
-distinct employees among scored answers, `score_mean` their mean to 2 decimals, `nps` the rounded
-percentage of 9-10 scores minus 0-6 scores.
+`team` groups follow the org chart as it stood at the end of the month. A group's row counts the
+atoms that lie wholly inside it and is published when it counts one; `complete` says whether it
+counted all of the group's answers.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-import time
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -21,12 +20,13 @@ from typing import Any
 import polars as pl
 
 from peakon_ingest.marts.answers import Answers
+from peakon_ingest.marts.atoms import ATOM, DETRACTOR, EMP, PROMOTER, SLICE, assign, path
 from peakon_ingest.marts.options import Options
-from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of
-from peakon_ingest.marts.suppression import EMP, NODE, PARENT, RANK, SLICE, Suppressed, publishable
+from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of, sort_key
 
-RANGED = ("manager_question", "driver_segment")  # the marts an export can aggregate over a month range
-PROMOTER, DETRACTOR = 9, 6  # 9-10 promote, 0-6 detract
+NODE = "node"
+NO_CATEGORY = "\x00"  # a slice's category where answers carry none (a join key cannot be null)
+FIGURES = ("manager_question", "driver_segment", "participation")  # the marts released month by month
 
 
 @dataclass(frozen=True)
@@ -51,40 +51,6 @@ class Period:
 
     def holds(self) -> pl.Expr:
         return pl.col("month").is_between(pl.lit(self.first), pl.lit(self.last))
-
-
-Sink = Callable[[list[dict[str, Any]]], None]
-
-
-@dataclass
-class Mart:
-    """A mart's rows (kept, or handed to `sink` as each period is done: a million answers' marts
-    need not sit in memory), its suppressed groups, and the seconds spent on it."""
-
-    sink: Sink | None = None
-    rows: list[dict[str, Any]] = field(default_factory=list)
-    count: int = 0
-    below_threshold: int = 0
-    complementary: int = 0
-    seconds: float = 0.0
-
-    def add(self, rows: Iterable[dict[str, Any]], suppressed: Suppressed) -> None:
-        batch = list(rows)
-        if self.sink is None:
-            self.rows.extend(batch)
-        else:
-            self.sink(batch)
-        self.count += len(batch)
-        self.below_threshold += suppressed.below_threshold
-        self.complementary += suppressed.complementary
-
-    @contextmanager
-    def timed(self) -> Iterator[None]:
-        started = time.monotonic()
-        try:
-            yield
-        finally:
-            self.seconds += time.monotonic() - started
 
 
 @dataclass
@@ -121,33 +87,45 @@ class Org:
         return self.staff.current.get(key) or self.staff.versions[key][-1]
 
 
-def figures(rows: pl.DataFrame) -> pl.DataFrame:
-    """Per (slice, node): respondents, answers, score total, promoters and detractors."""
-    return rows.group_by(SLICE, NODE).agg(
+@dataclass
+class Released:
+    """One month's marts, before they are published: the rows of each figures mart, what they count
+    (for `audit`: each figure's atoms over `table`; when explained: answer row numbers per row, and
+    participation's employees and respondents), and the coverage counts."""
+
+    rows: dict[str, list[dict[str, Any]]]
+    table: pl.DataFrame  # the month's scored answers: row, emp, score, atom (null: not published)
+    figures: list[pl.DataFrame]  # per figures mart: answers, score_sum, promoters, detractors, atoms
+    coverage: dict[str, int]
+    members: dict[str, list[tuple[list[Any], list[Any]]]] = field(default_factory=dict)
+
+
+def sums(frame: pl.DataFrame, by: list[str], explain: bool) -> pl.DataFrame:  # noqa: FBT001
+    """Per group of `by`: respondents, answers, score sum, promoters, detractors, its atoms."""
+    return frame.group_by(by).agg(
         pl.col(EMP).n_unique().alias("respondents"),
         pl.len().alias("answers"),
-        pl.col("score").sum().alias("total"),
+        pl.col("score").sum().alias("score_sum"),
         (pl.col("score") >= PROMOTER).sum().alias("promoters"),
         (pl.col("score") <= DETRACTOR).sum().alias("detractors"),
+        pl.col(ATOM).unique().alias("atoms"),
+        *([pl.col("row").alias("rows")] if explain else []),
     )
 
 
 def scores(row: Mapping[str, Any]) -> dict[str, Any]:
+    """A row's figures: exact sums (a range adds them up), and the mean and NPS they give."""
     answers = row["answers"]
     return {
         "respondents": row["respondents"],
         "answers": answers,
-        "score_mean": round(row["total"] / answers, 2),
+        "score_sum": row["score_sum"],
+        "promoters": row["promoters"],
+        "detractors": row["detractors"],
+        "score_mean": round(row["score_sum"] / answers, 2),
         "nps": round(100 * (row["promoters"] - row["detractors"]) / answers),
+        "complete": row["complete"],
     }
-
-
-def published(rows: pl.DataFrame, parents: pl.DataFrame, k: int) -> tuple[pl.DataFrame, Suppressed]:
-    """The groups of `rows` (slice, node, emp, score) that may be published, with their figures."""
-    groups = figures(rows).join(parents, on=NODE, how="left")
-    members = rows.select(SLICE, NODE, EMP).unique()
-    flags, suppressed = publishable(groups, members, k)
-    return groups.filter(flags), suppressed
 
 
 class Builder:
@@ -161,6 +139,7 @@ class Builder:
             self.code(key)
         self.path_codes: dict[tuple[Any, ...], int] = {}  # segment values from the top -> code
         self.questions: dict[int, dict[str, Any]] = {}  # code -> its text, driver and sub-driver
+        self._paths: dict[int, tuple[Any, ...]] = {}  # path_codes inverted
 
     def code(self, key: Key) -> int:
         if key not in self.codes:
@@ -168,8 +147,15 @@ class Builder:
             self.keys.append(key)
         return self.codes[key]
 
-    def months(self) -> list[Period]:
-        return [Period(m, m) for m in sorted(self.answers.frame["month"].unique().to_list())]
+    def months(self) -> list[str]:
+        return sorted(self.answers.frame["month"].unique().to_list())
+
+    def released(self, months: Iterable[str], *, explain: bool = False) -> Iterator[tuple[str, Released]]:
+        """Each of `months` with answers, computed when its turn comes (one month in memory at a time)."""
+        for month in months:
+            frame = self.answers.frame.filter(pl.col("month") == month)
+            if frame.height:
+                yield month, self.month(month, frame, explain=explain)
 
     def question(self, code: int) -> dict[str, Any]:
         """A question's columns, worked out once per question (rows repeat them by the thousand)."""
@@ -198,8 +184,7 @@ class Builder:
             rows.append(
                 {
                     "_id": key,
-                    "name": attributes.get("name"),
-                    "identifier": attributes.get("identifier"),
+                    **self.named(attributes),
                     "department": attributes.get(segments[0]) if segments else None,
                     "sub_department": attributes.get(segments[1]) if len(segments) > 1 else None,
                     "manager_id": version.manager,
@@ -212,6 +197,13 @@ class Builder:
                 }
             )
         return rows
+
+    def named(self, attributes: Mapping[str, Any]) -> dict[str, Any]:
+        """An employee's name and identifier; none where ids are pseudonyms (a pseudonym beside a
+        name would make a table from one to the other)."""
+        if self.options.pseudonymous:
+            return {}
+        return {"name": attributes.get("name"), "identifier": attributes.get("identifier")}
 
     # -- who managed and where each respondent sat, per epoch ---------------------------------
     def attributes(self, frame: pl.DataFrame) -> pl.DataFrame:
@@ -234,147 +226,229 @@ class Builder:
         schema = {"epoch": pl.Int32, "emp": pl.Int32, "manager": pl.Int32} | {f"path{i}": pl.Int64 for i in levels}
         return pl.DataFrame(columns, schema=schema)
 
-    # -- manager x question -------------------------------------------------------------------
-    def manager_question(self, period: Period, frame: pl.DataFrame, who: pl.DataFrame, mart: Mart) -> None:
-        rows = frame.join(who.select("epoch", "emp", "manager"), on=["epoch", "emp"]).filter(
-            pl.col("manager").is_not_null()
-        )
-        chart = self.org.chart(self.org.at_end(period))
-        chains: dict[str, list[int]] = {"manager": [], NODE: []}
-        nodes: dict[int, tuple[int | None, int]] = {}  # node -> (parent node, depth)
-        for manager in rows["manager"].unique().to_list():
-            above = chart.chain(self.keys[manager])
-            line = [self.code(k) for k in above] + [manager]
-            for depth, code in enumerate(line):
-                chains["manager"].append(manager)
-                chains[NODE].append(2 * code)
-                nodes[2 * code] = (2 * line[depth - 1] if depth else None, depth)
-            nodes[2 * manager + 1] = (2 * manager, len(line))  # `direct` sits under `team`
-        parents = pl.DataFrame(
-            {
-                NODE: list(nodes),
-                PARENT: [p for p, _ in nodes.values()],
-                "depth": [d for _, d in nodes.values()],
-                RANK: [f"{'direct' if n % 2 else 'team'} {self.keys[n // 2]!r}" for n in nodes],
-            },
-            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32, RANK: pl.String},
-        )
-        base = rows.select(pl.col("question").alias(SLICE), "manager", EMP, "score")
-        team = base.join(pl.DataFrame(chains, schema={"manager": pl.Int32, NODE: pl.Int64}), on="manager")
-        direct = base.with_columns((2 * pl.col("manager").cast(pl.Int64) + 1).alias(NODE))
-        every = pl.concat([team.select(SLICE, NODE, EMP, "score"), direct.select(SLICE, NODE, EMP, "score")])
-        groups, suppressed = published(every, parents, self.options.min_respondents)
-        mart.add((self._manager_row(period, row) for row in groups.iter_rows(named=True)), suppressed)
+    # -- one month: atoms, then each mart's rows as sums of whole atoms ---------------------------
+    def atom_name(self, kind: int, level: int, manager: int, path_code: int) -> tuple[Any, ...]:
+        """An atom's name that orders the same whatever order the documents were read in."""
+        paths = self.inverse_paths()
+        who = (0, (False, 0)) if manager < 0 else (1, sort_key(self.keys[manager]))
+        return (kind, level, who, repr(paths.get(path_code)))
 
-    def _manager_row(self, period: Period, row: Mapping[str, Any]) -> dict[str, Any]:
+    def inverse_paths(self) -> dict[int, tuple[Any, ...]]:
+        if len(self._paths) != len(self.path_codes):
+            self._paths = {code: values for values, code in self.path_codes.items()}
+        return self._paths
+
+    def month(self, month: str, frame: pl.DataFrame, *, explain: bool = False) -> Released:
+        """`frame`: the month's scored answers."""
+        period = Period(month, month)
+        levels = len(self.options.segments)
+        k = self.options.min_respondents
+        table = frame.join(self.attributes(frame), on=["epoch", EMP]).with_columns(
+            pl.col("category").fill_null(NO_CATEGORY)
+        )
+        slices = table.select("question", "category").unique().with_row_index(SLICE)
+        table = assign(table.join(slices, on=["question", "category"]), k, levels, self.atom_name)
+        lines = Lines(self, self.org.chart(self.org.at_end(period)))
+        manager_nodes, segment_nodes, inside_department = self.atom_nodes(table, lines)
+        counted = table.filter(pl.col(ATOM).is_not_null())
+        managed = table.filter(pl.col("manager").is_not_null())
+        raw = (
+            managed.join(lines.raw_nodes(managed["manager"].unique().to_list()), on="manager")
+            .group_by("question", NODE)
+            .agg(pl.len().alias("raw"))
+        )
+        managers = (
+            sums(counted.join(manager_nodes, on=ATOM), ["question", NODE], explain)
+            .join(raw, on=["question", NODE], how="left")
+            .with_columns((pl.col("answers") == pl.col("raw")).alias("complete"))
+        )
+        known = table.filter(pl.col("category").is_in(list(self.org.catalog)))
+        raw = (
+            pl.concat(
+                [known.select("category", pl.col(path(i)).cast(pl.Int64).alias(NODE)) for i in range(levels)]
+                or [pl.DataFrame(schema={"category": pl.String, NODE: pl.Int64})]
+            )
+            .group_by("category", NODE)
+            .agg(pl.len().alias("raw"))
+        )
+        segments = (
+            sums(counted.join(segment_nodes, on=ATOM), ["category", NODE], explain)
+            .join(raw, on=["category", NODE], how="left")
+            .with_columns((pl.col("answers") == pl.col("raw")).alias("complete"))
+        )
+        rows = {
+            "manager_question": [self._manager_row(month, row) for row in managers.iter_rows(named=True)],
+            "driver_segment": [self._segment_row(month, row) for row in segments.iter_rows(named=True)],
+        }
+        members: dict[str, list[tuple[list[Any], list[Any]]]] = {}
+        if explain:
+            members["manager_question"] = [(list(r), []) for r in managers["rows"].to_list()]
+            members["driver_segment"] = [(list(r), []) for r in segments["rows"].to_list()]
+        rows["participation"], members["participation"] = self.participation(period, frame)
+        eligible = managed.group_by("question", "manager").agg(pl.col(EMP).n_unique().alias("n"))
+        coverage = {
+            "answers": table.height,
+            "department_answers": counted.filter(pl.col(ATOM).is_in(inside_department)).height,
+            "direct_eligible": eligible.filter(pl.col("n") >= k).height,
+            "direct_published": sum(row["scope"] == "direct" for row in rows["manager_question"]),
+        }
+        return Released(rows, table.select("row", EMP, "score", ATOM), [managers, segments], coverage, members)
+
+    def atom_nodes(self, table: pl.DataFrame, lines: Lines) -> tuple[pl.DataFrame, pl.DataFrame, list[int]]:
+        """Which manager groups (node: 2 x manager for `team`, + 1 for `direct`) and segment paths
+        (node: the path's code) each atom lies wholly inside; and the atoms inside one department."""
+        levels = len(self.options.segments)
+        atoms = (
+            table.filter(pl.col(ATOM).is_not_null())
+            .group_by(ATOM)
+            .agg(
+                pl.col("category").first(),
+                pl.col("manager").unique().alias("managers"),
+                *[(pl.col(path(i)).n_unique() == 1).alias(f"same{i}") for i in range(levels)],
+                *[pl.col(path(i)).first() for i in range(levels)],
+            )
+        )
+        manager_nodes: dict[str, list[int]] = {ATOM: [], NODE: []}
+        segment_nodes: dict[str, list[int]] = {ATOM: [], NODE: []}
+        inside_department: list[int] = []
+        for atom in atoms.iter_rows(named=True):
+            managers = atom["managers"]
+            if None not in managers:
+                nodes = [2 * code for code in lines.common(managers)] + (
+                    [2 * managers[0] + 1] if len(managers) == 1 else []
+                )
+                manager_nodes[ATOM] += [atom[ATOM]] * len(nodes)
+                manager_nodes[NODE] += nodes
+            depth = next((i for i in range(levels) if not atom[f"same{i}"]), levels)
+            if depth:
+                inside_department.append(atom[ATOM])
+            if atom["category"] in self.org.catalog:
+                segment_nodes[ATOM] += [atom[ATOM]] * depth
+                segment_nodes[NODE] += [atom[path(i)] for i in range(depth)]
+        schema = {ATOM: pl.Int64, NODE: pl.Int64}
+        return pl.DataFrame(manager_nodes, schema=schema), pl.DataFrame(segment_nodes, schema=schema), inside_department
+
+    def _manager_row(self, month: str, row: Mapping[str, Any]) -> dict[str, Any]:
         manager = self.keys[row[NODE] // 2]
+        label = self.org.label(manager).attributes
+        named = {} if self.options.pseudonymous else {"manager_identifier": label.get("identifier")}
         return {
             "manager_id": manager,
             "scope": "direct" if row[NODE] % 2 else "team",
-            "month": period.label,
-            "question_id": self.answers.questions[row[SLICE]],
-            "manager_identifier": self.org.label(manager).attributes.get("identifier"),
-            **self.question(row[SLICE]),
+            "month": month,
+            "question_id": self.answers.questions[row["question"]],
+            **named,
+            **self.question(row["question"]),
             **scores(row),
         }
 
-    # -- segment x driver -----------------------------------------------------------------------
-    def driver_segment(self, period: Period, frame: pl.DataFrame, who: pl.DataFrame, mart: Mart) -> None:
-        known = frame.filter(pl.col("category").is_in(list(self.org.catalog)))
-        joined = known.join(who, on=["epoch", "emp"])
-        levels = range(len(self.options.segments))
-        every = pl.concat(
-            [
-                joined.select(pl.col("category").alias(SLICE), pl.col(f"path{i}").alias(NODE), EMP, "score")
-                for i in levels
-            ]
-        )
-        paths = {code: path for path, code in self.path_codes.items()}
-        parents = pl.DataFrame(
-            {
-                NODE: list(paths),
-                PARENT: [self.path_codes[p[:-1]] if len(p) > 1 else None for p in paths.values()],
-                "depth": [len(p) for p in paths.values()],
-                RANK: [repr(p) for p in paths.values()],
-            },
-            schema={NODE: pl.Int64, PARENT: pl.Int64, "depth": pl.Int32, RANK: pl.String},
-        )
-        groups, suppressed = published(every, parents, self.options.min_respondents)
-        rows = []
-        for row in groups.iter_rows(named=True):
-            path = paths[row[NODE]]
-            driver, sub_driver = self.org.catalog[row[SLICE]]
-            rows.append(
-                {
-                    "month": period.label,
-                    "segment": self.options.segments[len(path) - 1],
-                    "segment_value": path[-1],
-                    "path": list(path),
-                    "driver": driver,
-                    "sub_driver": sub_driver,
-                    **scores(row),
-                }
-            )
-        mart.add(rows, suppressed)
+    def _segment_row(self, month: str, row: Mapping[str, Any]) -> dict[str, Any]:
+        values = self.inverse_paths()[row[NODE]]
+        driver, sub_driver = self.org.catalog[row["category"]]
+        return {
+            "month": month,
+            "segment": self.options.segments[len(values) - 1],
+            "segment_value": values[-1],
+            "path": list(values),
+            "driver": driver,
+            "sub_driver": sub_driver,
+            **scores(row),
+        }
 
     # -- participation --------------------------------------------------------------------------
-    def participation(self, period: Period, frame: pl.DataFrame, mart: Mart) -> None:
-        epoch, staff = self.org.at_end(period), self.org.staff
+    def participation(
+        self, period: Period, frame: pl.DataFrame
+    ) -> tuple[list[dict[str, Any]], list[tuple[list[Any], list[Any]]]]:
+        """Rows that partition the month's staff, each of at least k employees and k respondents:
+        departments (the first segment at the month's end) big enough on both counts, and one pooled
+        row of the rest (grown with the smallest departments until it is big enough too)."""
+        k, epoch, staff = self.options.min_respondents, self.org.at_end(period), self.org.staff
         segment = self.options.segments[0] if self.options.segments else None
-        history_start = staff.history_start()
-        unit: dict[int, Any] = {}
-        for key in staff.versions:
-            if staff.present(key, period.start, period.end, history_start):
+        answered = {self.keys[emp] for emp in frame[EMP].unique().to_list()}
+        units: dict[Any, tuple[list[Key], list[Key]]] = {}
+        for key in sorted(staff.versions, key=sort_key):
+            if staff.present(key, period.start, period.end):
                 version = self.org.version(key, epoch)
-                unit[self.codes[key]] = version.attributes.get(segment) if version and segment else None
-        answered = set(frame["emp"].unique().to_list())
-        counts: dict[Any, list[int]] = {}
-        for emp, value in unit.items():
-            tally = counts.setdefault(value, [0, 0])
-            tally[0] += 1
-            tally[1] += emp in answered
-        rows, below = [], 0
-        for value, (employees, respondents) in counts.items():
-            if respondents < self.options.min_respondents:
-                below += 1
-                continue
-            rows.append(
-                {
-                    "month": period.label,
-                    "department": value,
-                    "employees": employees,
-                    "respondents": respondents,
-                    "rate": round(respondents / employees, 3),
-                }
-            )
-        mart.add(rows, Suppressed(below, 0))
+                value = version.attributes.get(segment) if version and segment else None
+                unit = units.setdefault(value, ([], []))
+                unit[0].append(key)
+                if key in answered:
+                    unit[1].append(key)
+        everyone = sum(len(e) for e, _ in units.values()), sum(len(r) for _, r in units.values())
+        if min(everyone) < k:
+            return [], []
+        shown = {value: unit for value, unit in units.items() if min(len(unit[0]), len(unit[1])) >= k}
+        pool: tuple[list[Key], list[Key]] = ([], [])
+        for value, unit in units.items():
+            if value not in shown:
+                pool[0].extend(unit[0])
+                pool[1].extend(unit[1])
+        smallest = sorted(shown, key=lambda v: (len(shown[v][0]), len(shown[v][1]), repr(v)))
+        while pool[0] and min(len(pool[0]), len(pool[1])) < k and smallest:
+            unit = shown.pop(smallest.pop(0))
+            pool[0].extend(unit[0])
+            pool[1].extend(unit[1])
+        parts = [(value, False, unit) for value, unit in shown.items()]
+        if pool[0]:
+            parts.append((None, True, pool))
+        rows = [
+            {
+                "month": period.label,
+                "department": value,
+                "pooled": pooled,
+                "employees": len(employees),
+                "respondents": len(respondents),
+                "rate": round(len(respondents) / len(employees), 3),
+            }
+            for value, pooled, (employees, respondents) in parts
+        ]
+        return rows, [(employees, respondents) for _, _, (employees, respondents) in parts]
+
+
+class Lines:
+    """Managers' lines in the chart at a month's end: the managers above, from the top, then them."""
+
+    def __init__(self, builder: Builder, chart: Chart) -> None:
+        self.builder, self.chart = builder, chart
+        self.lines: dict[int, list[int]] = {}
+
+    def of(self, manager: int) -> list[int]:
+        if manager not in self.lines:
+            above = self.chart.chain(self.builder.keys[manager])
+            self.lines[manager] = [self.builder.code(key) for key in above] + [manager]
+        return self.lines[manager]
+
+    def common(self, managers: list[int]) -> list[int]:
+        """The managers whose team holds all of `managers`' direct reports: their lines' common start."""
+        common = self.of(managers[0])
+        for other in managers[1:]:
+            theirs = self.of(other)
+            same = 0
+            while same < min(len(common), len(theirs)) and common[same] == theirs[same]:
+                same += 1
+            common = common[:same]
+        return common
+
+    def raw_nodes(self, managers: list[int]) -> pl.DataFrame:
+        """Every group (node) the direct reports of each of `managers` belong to."""
+        nodes: dict[str, list[int]] = {"manager": [], NODE: []}
+        for manager in managers:
+            mine = [2 * code for code in self.of(manager)] + [2 * manager + 1]
+            nodes["manager"] += [manager] * len(mine)
+            nodes[NODE] += mine
+        return pl.DataFrame(nodes, schema={"manager": pl.Int32, NODE: pl.Int64})
+
+
+@dataclass
+class Computed:
+    org: list[dict[str, Any]]
+    months: dict[str, Released]
 
 
 def compute(
-    answers: Answers,
-    org: Org,
-    options: Options,
-    periods: Sequence[Period] | None = None,
-    sinks: Mapping[str, Sink] | None = None,
-) -> dict[str, Mart]:
-    """Every mart, for each month of the answers (or for the given periods: an export's range: no
-    org chart, no participation). With `sinks`, each mart's rows go there as they are made."""
-    names = ("org", "manager_question", "driver_segment", "participation") if periods is None else RANGED
-    marts = {name: Mart((sinks or {}).get(name)) for name in names}
+    answers: Answers, org: Org, options: Options, months: Sequence[str] | None = None, *, explain: bool = False
+) -> Computed:
+    """The org chart now, and each of `months` (default: every month of the answers) released."""
     builder = Builder(answers, org, options)
-    for period in periods if periods is not None else builder.months():
-        frame = answers.frame.filter(period.holds())
-        if not frame.height:
-            continue
-        who = builder.attributes(frame)
-        with marts["manager_question"].timed():
-            builder.manager_question(period, frame, who, marts["manager_question"])
-        with marts["driver_segment"].timed():
-            builder.driver_segment(period, frame, who, marts["driver_segment"])
-        if "participation" in marts:
-            with marts["participation"].timed():
-                builder.participation(period, frame, marts["participation"])
-    if "org" in marts:
-        with marts["org"].timed():
-            marts["org"].add(builder.org_rows(), Suppressed(0, 0))
-    return marts
+    released = dict(builder.released(builder.months() if months is None else months, explain=explain))
+    return Computed(builder.org_rows(), released)

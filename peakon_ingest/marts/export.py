@@ -1,5 +1,5 @@
 """`peakon-ingest export`: a mart as CSV, Parquet or JSON lines; a month range of a figures mart is
-computed from the answers under the same rules (threshold and complementary suppression)."""
+the sum of its released monthly rows (so it is a sum of whole atoms too)."""
 
 from __future__ import annotations
 
@@ -13,9 +13,10 @@ from typing import Any
 import polars as pl
 from pymongo.database import Database
 
-from peakon_ingest.marts.build import ranged
-from peakon_ingest.marts.compute import RANGED
-from peakon_ingest.marts.options import NAMES, PREFIX, Options
+from peakon_ingest.marts import release
+from peakon_ingest.marts.options import NAMES, PREFIX
+
+RANGED = ("manager_question", "driver_segment")  # the marts an export can sum over a month range
 
 FORMATS = ("csv", "parquet", "jsonl")
 MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
@@ -24,6 +25,7 @@ ORDER = {
     "manager_question": ["month", "manager_id", "scope", "question_id"],
     "driver_segment": ["month", "segment", "segment_value", "driver", "sub_driver"],
     "participation": ["month", "department"],
+    "release": ["month"],
 }
 
 
@@ -50,16 +52,23 @@ def check(name: str, first: str | None, last: str | None, fmt: str) -> None:
         raise ExportError(f"--from/--to: only {' and '.join(RANGED)} aggregate a month range")
 
 
-def rows(
-    db: Database[dict[str, Any]], name: str, options: Options, first: str | None, last: str | None
-) -> pl.DataFrame:
+KEYS = {"org": "employee_id", "release": "month"}  # what a mart's `_id` is called in an export
+
+
+def rows(db: Database[dict[str, Any]], name: str, first: str | None, last: str | None) -> pl.DataFrame:
+    """The mart's rows; with `first` or `last`, each group's sum over the released months between
+    (a range reaching a month not released raises `ExportError`)."""
     if first or last:
-        found = ranged(db, name, options, first, last).rows
+        try:
+            span = release.span(release.State.load(db), first, last)
+        except release.RangeError as err:
+            raise ExportError(str(err)) from None
+        found = [row for row, _ in release.ranged(db, name, *span)]
     else:
-        found = list(db[PREFIX + name].find({}, None if name == "org" else {"_id": 0}))
+        found = list(db[PREFIX + name].find({}, None if name in KEYS else {"_id": 0}))
         for row in found:
-            if name == "org":
-                row["employee_id"] = row.pop("_id")
+            if name in KEYS:
+                row[KEYS[name]] = row.pop("_id")
     frame = pl.DataFrame(found, infer_schema_length=None)
     order = [column for column in ORDER[name] if column in frame.columns]
     return frame.sort(order, nulls_last=False) if order else frame

@@ -6,6 +6,7 @@ from __future__ import annotations
 import bisect
 import datetime as dt
 from collections.abc import Iterable, Mapping
+from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,9 +15,7 @@ from tap_peakon.keys import as_int_or_self
 from peakon_ingest.runs import aware
 
 Key = int | str
-# The first ingest sees everyone then employed over its run: versions starting this soon after the
-# history's first are the staff as it was, not people who joined then.
-FIRST_SYNC_WINDOW = dt.timedelta(days=1)
+HIRE_DATE = "employmentStart"  # the attribute Peakon keeps an employee's hire date in
 # Where tenants keep the manager reference (the first one present wins).
 MANAGER_PATHS = (("relationships", "Manager"), ("relationships", "manager"), ("attributes", "manager"))
 
@@ -101,17 +100,22 @@ class Staff:
     def at(self, key: Key, moment: dt.datetime) -> Version:
         return self.versions[key][self.index_at(key, moment)]
 
-    def history_start(self) -> dt.datetime | None:
-        starts = [v.valid_from for versions in self.versions.values() for v in versions if v.valid_from]
-        return min(starts, default=None)
+    def hired(self, key: Key, moment: dt.datetime) -> dt.datetime | None:
+        """When `key` was hired: `employmentStart` (a date) of their version valid at `moment` (so a
+        later change of record never changes a past month), else of their first version that has one."""
+        for version in [self.at(key, moment), *self.versions[key]]:
+            value = version.attributes.get(HIRE_DATE)
+            if isinstance(value, str):
+                with suppress(ValueError):
+                    return dt.datetime.fromisoformat(value[:10]).replace(tzinfo=dt.UTC)
+        return None
 
-    def present(self, key: Key, start: dt.datetime, end: dt.datetime, history_start: dt.datetime | None) -> bool:
-        """Whether `key` was employed in [start, end): seen before `end` (or by the first ingest,
-        which saw everyone then employed) and not gone before `start`."""
+    def present(self, key: Key, start: dt.datetime, end: dt.datetime) -> bool:
+        """Whether `key` was employed in [start, end): hired before `end` (without a hire date: seen
+        before `end`, or without history at all) and not gone before `start`."""
         versions = self.versions[key]
-        first, last = versions[0].valid_from, versions[-1]
-        first_sync = history_start is not None and first is not None and first < history_start + FIRST_SYNC_WINDOW
-        joined = first is None or first < end or first_sync
+        hired, first, last = self.hired(key, end - dt.timedelta(microseconds=1)), versions[0].valid_from, versions[-1]
+        joined = hired < end if hired is not None else first is None or first < end
         left = last.valid_to is not None and last.valid_to <= start
         return joined and not left
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import queue
 import threading
-from collections.abc import Iterable, Iterator, Mapping
+import uuid
+from collections.abc import Iterable, Iterator
 from contextlib import suppress
 from typing import Any
 
@@ -17,12 +18,14 @@ from peakon_ingest.marts.options import PREFIX
 STAGING = "marts_staging_"  # not `mart_*`: the analysts' role never reads a mart being built
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
     "org": [[("manager_id", 1)]],
+    "release": [],
     "manager_question": [[("manager_id", 1), ("month", 1)], [("month", 1), ("question_id", 1)]],
     "driver_segment": [[("month", 1), ("segment", 1)]],
     "participation": [[("month", 1)]],
 }
 INSERT_BATCH = 5_000
 READ_BATCH = 10_000
+FIRST_PAGE = 500
 
 Document = dict[str, Any]
 
@@ -44,14 +47,41 @@ def catalog(db: Database[Document]) -> dict[str, tuple[str | None, str | None]]:
     }
 
 
-def answers(db: Database[Document]) -> Iterator[Mapping[str, Any]]:
-    """The answers' FIELDS, nothing else. A `$project` of stored fields, no computation: it reads
-    twice as fast as `find` on the embedded server, and a test holds it equal to `find` there."""
-    projection: dict[str, Any] = {"_id": 0, "removed_at": 1} | {name: f"$attributes.{name}" for name in FIELDS}
+def answers(db: Database[Document]) -> Iterator[Document]:
+    """Every answer's `_id` and FIELDS, nothing else. A `$project` of stored fields, no computation:
+    it reads twice as fast as `find` on the embedded server, and a test holds it equal to `find`
+    there (the embedded server may give an int `_id` as text)."""
+    projection: dict[str, Any] = {"_id": 1, "removed_at": 1} | {name: f"$attributes.{name}" for name in FIELDS}
     cursor = db["answers_export"].aggregate([{"$project": projection}], batchSize=READ_BATCH)
     for doc in prefetched(cursor):
         if doc.get("removed_at") is None:
             yield doc
+
+
+def newest(db: Database[Document], after: Any, *, inclusive: bool) -> Iterator[Document]:
+    """The answers from the newest down to `_id` `after` (included when `inclusive`; None: all), as
+    `answers` gives them: pages of a descending `_id` sort, which a server reads from its index for as
+    many answers as it returns (a filter on `_id` makes the embedded server read every answer)."""
+    projection = {"removed_at": 1} | {f"attributes.{name}": 1 for name in FIELDS}
+    skip, size = 0, FIRST_PAGE  # pages grow: a week's few answers cost one small page
+    while True:
+        page = list(db["answers_export"].find({}, projection).sort("_id", -1).skip(skip).limit(size))
+        for doc in page:
+            if after is not None and (doc["_id"] < after if inclusive else doc["_id"] <= after):
+                return
+            if doc.get("removed_at") is None:
+                yield {"_id": doc["_id"], **attributes(doc)}
+        if len(page) < size:
+            return
+        skip, size = skip + size, min(2 * size, READ_BATCH)
+
+
+def attributes(doc: Document) -> Document:
+    """A projected document's `attributes`, nested as on MongoDB or dotted as the embedded server gives them."""
+    nested = doc.get("attributes")
+    if isinstance(nested, dict):
+        return nested
+    return {name.removeprefix("attributes."): value for name, value in doc.items() if name.startswith("attributes.")}
 
 
 def prefetched(documents: Iterable[Document], depth: int = 4) -> Iterator[Document]:
@@ -80,22 +110,29 @@ def prefetched(documents: Iterable[Document], depth: int = 4) -> Iterator[Docume
 
 
 class Staging:
-    """Mart `name` built aside (`marts_staging_<name>`, filled as it is computed), then renamed over
+    """Mart `name` built aside (`marts_staging_<name>_<random>`, filled as it is computed), then renamed over
     the old one whole (renameCollection with dropTarget: atomic on MongoDB). On a server where that
     rename does not take effect (the embedded one runs it against `admin`), the old mart is dropped
     and the new one renamed: a reader may then find the mart missing for a moment, but never partial."""
 
     def __init__(self, db: Database[Document], name: str) -> None:
         self.db, self.name = db, name
-        self.staging, self.target = STAGING + name, PREFIX + name
+        # A name of its own each time: the embedded server keeps a renamed collection's old name as
+        # an alias, so dropping or filling a reused name would empty or fill the published mart.
+        self.staging, self.target = f"{STAGING}{name}_{uuid.uuid4().hex[:12]}", PREFIX + name
         self.rows = 0
-        db.drop_collection(self.staging)
+        for leftover in db.list_collection_names():  # of a build that died (listed: never renamed)
+            if leftover.startswith(f"{STAGING}{name}_"):
+                db.drop_collection(leftover)
         db.create_collection(self.staging)
 
     def append(self, rows: list[Document]) -> None:
         for start in range(0, len(rows), INSERT_BATCH):
             self.db[self.staging].insert_many(rows[start : start + INSERT_BATCH], ordered=False)
         self.rows += len(rows)
+
+    def discard(self) -> None:
+        self.db.drop_collection(self.staging)
 
     def publish(self) -> None:
         db = self.db

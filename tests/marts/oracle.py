@@ -198,9 +198,19 @@ def segment_groups(
     return groups
 
 
-def participation(
-    world: World, answers: Iterable[Doc], segment: str, history_start: dt.datetime | None
-) -> dict[tuple[str, Any], tuple[int, int]]:
+def hired(world: World, who: Any, end: dt.datetime) -> dt.datetime | None:
+    """`employmentStart` of the record valid at `end`, else of the first record with one."""
+    for record in [world.record(who, end), *(r for _, _, r in world.versions[who])]:
+        value = record.get("attributes", {}).get("employmentStart")
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value[:10]).replace(tzinfo=dt.UTC)
+            except ValueError:
+                continue
+    return None
+
+
+def participation(world: World, answers: Iterable[Doc], segment: str) -> dict[tuple[str, Any], tuple[int, int]]:
     """(month, department) -> (employees, respondents), every group, before the threshold."""
     answered: dict[str, set[Any]] = defaultdict(set)
     for answer, _, month, _ in scored(answers):
@@ -211,9 +221,9 @@ def participation(
         end = month_end(month)
         tally: dict[Any, list[int]] = defaultdict(lambda: [0, 0])
         for who, versions in world.versions.items():
-            first, last_to = versions[0][0], versions[-1][1]
-            first_sync = history_start is not None and first < history_start + dt.timedelta(days=1)
-            if (first == EARLIEST or first <= end or first_sync) and (last_to is None or last_to > start):
+            first, last_to, hire = versions[0][0], versions[-1][1], hired(world, who, end)
+            joined = hire <= end if hire is not None else first == EARLIEST or first <= end
+            if joined and (last_to is None or last_to > start):
                 unit = world.record(who, end).get("attributes", {}).get(segment)
                 tally[unit][0] += 1
                 tally[unit][1] += who in who_answered
@@ -221,7 +231,7 @@ def participation(
     return out
 
 
-def org(world: World, segments: tuple[str, ...]) -> dict[Any, dict[str, Any]]:
+def org(world: World, segments: tuple[str, ...], *, named: bool = True) -> dict[Any, dict[str, Any]]:
     chart = world.chart(None)
     rows = {}
     for who, doc in world.current.items():
@@ -229,8 +239,7 @@ def org(world: World, segments: tuple[str, ...]) -> dict[Any, dict[str, Any]]:
         below = [other for other in chart if who in above(chart, other)]
         declared = manager_of(doc)
         rows[who] = {
-            "name": attributes.get("name"),
-            "identifier": attributes.get("identifier"),
+            **({"name": attributes.get("name"), "identifier": attributes.get("identifier")} if named else {}),
             "department": attributes.get(segments[0]),
             "sub_department": attributes.get(segments[1]) if len(segments) > 1 else None,
             "manager_id": declared,
@@ -242,27 +251,3 @@ def org(world: World, segments: tuple[str, ...]) -> dict[Any, dict[str, Any]]:
             "cycle": declared in world.current and chart[who] is None,
         }
     return rows
-
-
-def privacy_problems(groups: Mapping[Any, Group], shown: set[Any], k: int) -> list[str]:
-    """What breaks the rules: a shown group below `k`, or a shown parent whose hidden children hold
-    between 1 and k-1 respondents together; and a hidden group of `k` or more that no rule hid."""
-    problems = []
-    children: dict[Any, list[Any]] = defaultdict(list)
-    for name, group in groups.items():
-        if group.parent is not None:
-            children[group.parent].append(name)
-    for name in shown:
-        if len(groups[name].respondents) < k:
-            problems.append(f"{name}: shown with {len(groups[name].respondents)} respondents")
-        hidden = set().union(*(groups[c].respondents for c in children[name] if c not in shown))
-        if 0 < len(hidden) < k:
-            problems.append(f"{name}: its hidden children hold {len(hidden)} respondents")
-    for name, group in groups.items():
-        if name not in shown and len(group.respondents) >= k:
-            parent = group.parent
-            siblings = children.get(parent, [])
-            needed = parent in shown and any(len(groups[s].respondents) < k for s in siblings)
-            if not needed:
-                problems.append(f"{name}: hidden with {len(group.respondents)} respondents, for no parent")
-    return problems
