@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -55,11 +56,13 @@ def build(
     stamp = hashlib.sha256(f"{store.staff_stamp(db)} {options.segments} {options.pseudonymous}".encode()).hexdigest()
     org: Org | None = None
     changed = stamp != state.staff or PREFIX + "org" not in db.list_collection_names()  # mart_org is rebuilt
-    if changed or not due.nothing:
+    pending = due(unreleased(db, state))
+    first = next(pending, None)  # an answer of a month to release, if there is one
+    if changed or first is not None:
         org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
         state.known = release.attributes(org.staff)
     release.check_segments(state.known, options.segments)  # the staff as last read when it has not changed
-    answers = read(due(unreleased(db, state)), org.boundaries if org else [])
+    answers = read(itertools.chain([first] if first else [], pending), org.boundaries if org else [])
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),
         "answers_read": due.read,

@@ -136,8 +136,6 @@ class Due:
         self.frontier, self.watermark, self.due = state.frontier, state.watermark, due
         self.late = self.read = 0
         self.open_from: Any = None
-        # No month can be due: none after the latest released one has ended its grace.
-        self.nothing = self.frontier is not None and next_month(self.frontier) > due
 
     def __call__(self, answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for answer in answers:
