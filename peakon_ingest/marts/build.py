@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
-import json
+import itertools
 import logging
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -52,10 +52,17 @@ def build(
     now = now or dt.datetime.now(dt.UTC)
     state = release.State.load(db)
     watermark = release.newest_answer(db)
-    org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
-    release.check_segments(org.staff, options.segments)
     due = release.Due(state, release.last_due(now, options.grace_days))
-    answers = read(due(unreleased(db, state)), org.boundaries)
+    stamp = hashlib.sha256(f"{store.staff_stamp(db)} {options.segments} {options.pseudonymous}".encode()).hexdigest()
+    org: Org | None = None
+    changed = stamp != state.staff or PREFIX + "org" not in db.list_collection_names()  # mart_org is rebuilt
+    pending = due(unreleased(db, state))
+    first = next(pending, None)  # an answer of a month to release, if there is one
+    if changed or first is not None:
+        org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
+        state.known = release.attributes(org.staff)
+    release.check_segments(state.known, options.segments)  # the staff as last read when it has not changed
+    answers = read(itertools.chain([first] if first else [], pending), org.boundaries if org else [])
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),
         "answers_read": due.read,
@@ -63,18 +70,17 @@ def build(
     }
     heartbeat()
     months = answers.frame["month"].unique().sort().to_list()  # `due` let through only the months to release
-    builder = Builder(answers, org, options)
     timed = time.monotonic()
-    coverage = publish(db, state, builder.released(months) if months else None, heartbeat, options.min_respondents)
+    builder = Builder(answers, org, options) if org else None
+    released = builder.released(months) if builder and months else None
+    coverage = publish(db, state, released, heartbeat, options.min_respondents)
     timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
     timed = time.monotonic()
-    org_rows = builder.org_rows()
-    digest = hashlib.sha256(json.dumps(org_rows, sort_keys=True, default=str).encode()).hexdigest()
-    if digest != state.org or PREFIX + "org" not in db.list_collection_names():  # else unchanged: not rewritten
+    if builder and changed:  # else the staff and the options are as mart_org was built from
         staging = store.Staging(db, "org")
-        staging.append(org_rows)
+        staging.append(builder.org_rows())
         staging.publish()
-        state.org = digest
+        state.staff = stamp
     timings["org"] = time.monotonic() - timed
     state.record(db, coverage, options, (watermark, due.open_from), now)
     for name in ("org", *FIGURES):

@@ -63,14 +63,16 @@ class State:
     months: dict[str, Document] = field(default_factory=dict)
     watermark: Any = None
     open_from: Any = None  # the smallest `_id` of an answer of a month not released, when last read
-    org: str | None = None  # the digest of `mart_org` as last published
+    staff: str | None = None  # the stamp of the staff and options `mart_org` was last built from
+    known: list[str] = field(default_factory=list)  # the employees' attributes then
 
     @classmethod
     def load(cls, db: Database[Document]) -> State:
         released = {doc["_id"]: doc for doc in db[RELEASE].find()}
         private = db[STATE].find_one({"_id": STATE_ID}) or {}
         months = dict(private.get("months") or {})
-        return cls(released, months, private.get("watermark"), private.get("open_from"), private.get("org"))
+        staff, known = private.get("staff"), list(private.get("known") or [])
+        return cls(released, months, private.get("watermark"), private.get("open_from"), staff, known)
 
     @property
     def frontier(self) -> str | None:
@@ -107,7 +109,8 @@ class State:
             self.months[month] = {**counts, "watermark": watermark, "released_at": now}
         if watermark is not None:
             self.watermark = watermark
-        private = {"watermark": self.watermark, "open_from": self.open_from, "org": self.org, "months": self.months}
+        private = {"watermark": self.watermark, "open_from": self.open_from, "staff": self.staff, "known": self.known}
+        private["months"] = self.months
         db[STATE].replace_one({"_id": STATE_ID}, {"_id": STATE_ID, **private}, upsert=True)
         for month in released:
             doc = {"_id": month, "released_at": now, "min_respondents": options.min_respondents,
@@ -148,14 +151,19 @@ class Due:
                 yield answer
 
 
-def check_segments(staff: Staff, segments: Iterable[str]) -> None:
-    """Every segment must be an attribute some stored employee has (none stored: nothing to check)."""
-    known = {name for versions in staff.versions.values() for v in versions for name in v.attributes}
+def attributes(staff: Staff) -> list[str]:
+    """Every attribute some stored employee has (in any version)."""
+    return sorted({name for versions in staff.versions.values() for v in versions for name in v.attributes})
+
+
+def check_segments(known: Iterable[str], segments: Iterable[str]) -> None:
+    """Every segment must be one of the `known` attributes (none stored: nothing to check)."""
+    known = list(known)
     unknown = [name for name in segments if name not in known]
     if known and unknown:
         msg = (
             f"PEAKON_MART_SEGMENTS: no stored employee has {', '.join(map(repr, unknown))}; "
-            f"known attributes: {', '.join(sorted(known))}"
+            f"known attributes: {', '.join(known)}"
         )
         raise MartsConfigError(msg)
 

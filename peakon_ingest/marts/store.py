@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import queue
 import threading
 import uuid
@@ -37,6 +39,17 @@ def employees(db: Database[Document]) -> Iterator[Document]:
 def history(db: Database[Document]) -> Iterator[Document]:
     # The whole record: the embedded server answers a dotted projection with dotted keys.
     return db["employees_history"].find({}, {"key": 1, "valid_from": 1, "valid_to": 1, "record": 1})
+
+
+def staff_stamp(db: Database[Document]) -> str:
+    """A digest that changes whenever the stored staff does: each employee's `changed_at` and
+    `removed_at` (the target's), and how many versions the history holds. Reads no attribute."""
+    marks = sorted(
+        (str(doc["_id"]), str(doc.get("changed_at")), str(doc.get("removed_at")))
+        for doc in db["employees"].find({}, {"changed_at": 1, "removed_at": 1})
+    )
+    versions = db["employees_history"].count_documents({})
+    return hashlib.sha256(json.dumps([marks, versions]).encode()).hexdigest()
 
 
 def catalog(db: Database[Document]) -> dict[str, tuple[str | None, str | None]]:

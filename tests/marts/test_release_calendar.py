@@ -164,3 +164,24 @@ def test_a_released_month_keeps_the_options_it_was_released_with(mongo_db: Db, m
     october = list(mongo_db[PREFIX + "manager_question"].find({"month": "2026-10"}))
     assert october
     assert min(row["respondents"] for row in october) >= 7
+
+
+def test_with_no_month_due_only_a_changed_staff_rebuilds_mart_org(
+    mongo_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    staged: list[str] = []
+    real = store.Staging
+
+    def staging(db: Db, name: str) -> store.Staging:
+        staged.append(name)
+        return real(db, name)
+
+    monkeypatch.setattr(store, "Staging", staging)
+    build(mongo_db, OPTIONS, now=at("2026-11-11"))
+    assert staged == []  # nothing due, the staff as it was: nothing rewritten
+    mongo_db["employees"].insert_one(employee(50, 3, "D2") | {"changed_at": at("2026-11-11")})
+    build(mongo_db, OPTIONS, now=at("2026-11-12"))
+    assert staged == ["org"]
+    assert mongo_db[PREFIX + "org"].count_documents({}) == 16
