@@ -119,28 +119,25 @@ class State:
             self.released[month] = doc
 
 
-def newest_answer(db: Database[Document]) -> Any:
-    """The largest answer `_id` stored (None: no answer)."""
-    for doc in db["answers_export"].find({}, {"_id": 1}).sort("_id", -1).limit(1):
-        return doc["_id"]
-    return None
-
-
 class Due:
     """The answers a build releases, from a read of the months not released and of every answer
     stored since the last build: those of months after `frontier` up to `due`. Those of months up
     to `frontier` stored after `watermark` are late (counted, never published); those of later
-    months wait, and `open_from` is the smallest `_id` among them (the next build reads from there)."""
+    months wait, and `open_from` is the smallest `_id` among them (the next build reads from there).
+    `newest`: the largest `_id` read (or the last watermark), the next build's watermark."""
 
     def __init__(self, state: State, due: str) -> None:
         self.frontier, self.watermark, self.due = state.frontier, state.watermark, due
         self.late = self.read = 0
         self.open_from: Any = None
+        self.newest: Any = state.watermark
 
     def __call__(self, answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for answer in answers:
             self.read += 1
             ident = key_of(answer.pop("_id", None))
+            if ident is not None and (self.newest is None or ident > self.newest):
+                self.newest = ident
             month = month_of(answer)
             if month is not None and self.frontier is not None and month <= self.frontier:
                 self.late += self.watermark is None or (ident is not None and ident > self.watermark)

@@ -27,7 +27,6 @@ INDEXES: dict[str, list[list[tuple[str, int]]]] = {
 }
 INSERT_BATCH = 5_000
 READ_BATCH = 10_000
-FIRST_PAGE = 500
 
 Document = dict[str, Any]
 
@@ -71,22 +70,16 @@ def answers(db: Database[Document]) -> Iterator[Document]:
             yield doc
 
 
-def newest(db: Database[Document], after: Any, *, inclusive: bool) -> Iterator[Document]:
-    """The answers from the newest down to `_id` `after` (included when `inclusive`; None: all), as
-    `answers` gives them: pages of a descending `_id` sort, which a server reads from its index for as
-    many answers as it returns (a filter on `_id` makes the embedded server read every answer)."""
+def since(db: Database[Document], after: Any, *, inclusive: bool) -> Iterator[Document]:
+    """The answers whose `_id` is above `after` (or equal, when `inclusive`), as `answers` gives them.
+    A filter, not a walk of a descending `_id` sort: the embedded server sorts integer `_id`s as text
+    (99 above 100), so a walk that stops at `after` misses answers there; MongoDB answers the filter
+    from its `_id` index, the embedded server by reading every answer."""
     projection = {"removed_at": 1} | {f"attributes.{name}": 1 for name in FIELDS}
-    skip, size = 0, FIRST_PAGE  # pages grow: a week's few answers cost one small page
-    while True:
-        page = list(db["answers_export"].find({}, projection).sort("_id", -1).skip(skip).limit(size))
-        for doc in page:
-            if after is not None and (doc["_id"] < after if inclusive else doc["_id"] <= after):
-                return
-            if doc.get("removed_at") is None:
-                yield {"_id": doc["_id"], **attributes(doc)}
-        if len(page) < size:
-            return
-        skip, size = skip + size, min(2 * size, READ_BATCH)
+    query = {"_id": {"$gte" if inclusive else "$gt": after}}
+    for doc in prefetched(db["answers_export"].find(query, projection, batch_size=READ_BATCH)):
+        if doc.get("removed_at") is None:
+            yield {"_id": doc["_id"], **attributes(doc)}
 
 
 def attributes(doc: Document) -> Document:
