@@ -21,7 +21,7 @@ MOVE = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
 
 
 def record(
-    who: Any, manager: Any, department: str | None, sub: str | None, layout: str, hired: str | None
+    who: Any, manager: Any, department: str | None, sub: str | None, layout: str, hired: str | None = None
 ) -> dict[str, Any]:
     attributes: dict[str, Any] = {"name": f"Person {who}", "identifier": f"EXT-{who}", "Department": department}
     attributes["Sub-Department"] = sub

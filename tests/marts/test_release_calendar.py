@@ -142,19 +142,26 @@ def test_a_team_follows_the_org_chart_as_it_stood_at_the_months_end(mongo_db: Db
     assert team[3] == 12
 
 
-def test_a_released_month_keeps_the_options_it_was_released_with(mongo_db: Db, monkeypatch: pytest.MonkeyPatch) -> None:
-    seed(mongo_db)
-    build(mongo_db, OPTIONS, now=at("2026-11-10"))
-    september = {r for r in published(mongo_db)["manager_question"] if "2026-09" in r}
-    stricter = Options(min_respondents=7, segments=OPTIONS.segments)
-    staged: list[str] = []
+@pytest.fixture
+def staged(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The marts a build stages (rewrites), in order."""
+    names: list[str] = []
     real = store.Staging
 
     def staging(db: Db, name: str) -> store.Staging:
-        staged.append(name)
+        names.append(name)
         return real(db, name)
 
     monkeypatch.setattr(store, "Staging", staging)
+    return names
+
+
+def test_a_released_month_keeps_the_options_it_was_released_with(mongo_db: Db, staged: list[str]) -> None:
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    staged.clear()
+    september = {r for r in published(mongo_db)["manager_question"] if "2026-09" in r}
+    stricter = Options(min_respondents=7, segments=OPTIONS.segments)
     build(mongo_db, stricter, now=at("2026-11-16"))
     assert {r for r in published(mongo_db)["manager_question"] if "2026-09" in r} == september
     assert {doc["_id"]: doc["min_respondents"] for doc in mongo_db[PREFIX + "release"].find()} == {
@@ -166,19 +173,10 @@ def test_a_released_month_keeps_the_options_it_was_released_with(mongo_db: Db, m
     assert min(row["respondents"] for row in october) >= 7
 
 
-def test_with_no_month_due_only_a_changed_staff_rebuilds_mart_org(
-    mongo_db: Db, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_with_no_month_due_only_a_changed_staff_rebuilds_mart_org(mongo_db: Db, staged: list[str]) -> None:
     seed(mongo_db)
     build(mongo_db, OPTIONS, now=at("2026-11-10"))
-    staged: list[str] = []
-    real = store.Staging
-
-    def staging(db: Db, name: str) -> store.Staging:
-        staged.append(name)
-        return real(db, name)
-
-    monkeypatch.setattr(store, "Staging", staging)
+    staged.clear()
     build(mongo_db, OPTIONS, now=at("2026-11-11"))
     assert staged == []  # nothing due, the staff as it was: nothing rewritten
     mongo_db["employees"].insert_one(employee(50, 3, "D2") | {"changed_at": at("2026-11-11")})

@@ -18,22 +18,12 @@ from peakon_ingest.marts.build import prepare
 from peakon_ingest.marts.compute import FIGURES, compute
 from peakon_ingest.marts.options import Options
 from tests.marts.checks import compare
+from tests.marts.organisations import CATALOG, record
 
-CATALOG = {"101": ("Autonomy", None), "102": ("Growth", "Mastery"), "103": ("Growth", "Learning")}
 SEGMENTS = ("Department", "Sub-Department")
 HISTORY_START = dt.datetime(2026, 10, 1, 12, tzinfo=dt.UTC)
 MOVE = dt.datetime(2026, 10, 20, tzinfo=dt.UTC)
 MONTHS = ("2026-06", "2026-09", "2026-10", "2026-11")  # June: long before the first version
-
-
-def record(who: Any, manager: Any, department: str | None, sub: str | None, place: str) -> dict[str, Any]:
-    attributes: dict[str, Any] = {"name": f"Person {who}", "identifier": f"EXT-{who}", "Department": department}
-    attributes["Sub-Department"] = sub
-    doc: dict[str, Any] = {"_id": who, "id": str(who), "attributes": attributes, "relationships": {}}
-    if manager is not None:
-        part, name = place.split(".")
-        doc[part][name] = {"data": {"type": "employees", "id": str(manager)}}
-    return doc
 
 
 @st.composite
