@@ -227,9 +227,9 @@ MUTATIONS = (
     ),
     Mutation(
         "removals never marked",
-        "target-mongo-upsert/target_mongo_upsert/target.py",
-        "            sink.retire_older_versions(version)",
-        "            pass",
+        "target-mongo-upsert/target_mongo_upsert/sinks.py",
+        'return document.get("removed_at") is None and (not isinstance(seen_in, int) or seen_in < version)',
+        "return False",
         ("target-mongo-upsert/tests/test_versions.py", "-k", "announced_first"),
     ),
     Mutation(
