@@ -13,7 +13,7 @@ from peakon_ingest.marts import release, store
 from peakon_ingest.marts.build import build
 from peakon_ingest.marts.options import PREFIX, Options
 from tests.cli.helpers import cli_env, run_cli
-from tests.marts.test_release_world import OPTIONS, Db, answer, at, employee, published, seed
+from tests.marts.test_release_world import OPTIONS, Db, answer, at, employee, move, published, seed
 
 
 def test_a_month_is_published_once_its_grace_is_over_and_never_rewritten(mongo_db: Db) -> None:
@@ -93,15 +93,7 @@ def test_explain_names_the_answers_each_published_figure_and_range_counts(mongo_
     build(mongo_db, OPTIONS, now=at("2026-12-20"))
     mongo_db["answers_export"].insert_one(answer(9_999, 10, "q1", "2026-10", 10, day=30))  # late: not counted
     # A record changed since (another manager and hire date): the released months are as they were.
-    moved = employee(10, 3, "D2", hired="2026-12-01")
-    mongo_db["employees"].replace_one({"_id": 10}, moved)
-    mongo_db["employees_history"].insert_many(
-        [
-            {"_id": "h10a", "key": 10, "valid_from": at("2026-12-20"), "valid_to": at("2026-12-24"),
-             "record": employee(10, 2, "D1")},
-            {"_id": "h10b", "key": 10, "valid_from": at("2026-12-24"), "valid_to": None, "record": moved},
-        ]
-    )  # fmt: skip
+    move(mongo_db, 10, employee(10, 2, "D1"), employee(10, 3, "D2", hired="2026-12-01"), "2026-12-20", "2026-12-24")
     scores = {doc["_id"]: doc["attributes"]["answerScore"] for doc in mongo_db["answers_export"].find()}
     figures = release.explain(mongo_db, [("2026-09", "2026-11")])
     published_rows = sum(mongo_db[PREFIX + name].count_documents({}) for name in ("manager_question", "driver_segment"))
@@ -121,15 +113,7 @@ def test_a_team_follows_the_org_chart_as_it_stood_at_the_months_end(mongo_db: Db
     seed(mongo_db, ("2026-09",))
     # Manager 2 moved under manager 3 on 20 September: their reports' answers of the 3rd were given
     # under 2, who is in 3's team by the month's end.
-    moved = employee(2, 3, "D1")
-    mongo_db["employees"].replace_one({"_id": 2}, moved)
-    mongo_db["employees_history"].insert_many(
-        [
-            {"_id": "h2a", "key": 2, "valid_from": at("2026-09-01"), "valid_to": at("2026-09-20"),
-             "record": employee(2, 1, "D1")},
-            {"_id": "h2b", "key": 2, "valid_from": at("2026-09-20"), "valid_to": None, "record": moved},
-        ]
-    )  # fmt: skip
+    move(mongo_db, 2, employee(2, 1, "D1"), employee(2, 3, "D1"), "2026-09-01", "2026-09-20")
     # A third team, the smallest: the few answers of no team of their own (1, 2 and 3) join it.
     third = [employee(4, 1, "D3"), *(employee(30 + i, 4, "D3") for i in range(5))]
     mongo_db["employees"].insert_many(third)

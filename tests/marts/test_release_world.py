@@ -71,3 +71,14 @@ def published(db: Db) -> dict[str, list[str]]:
 
 def at(day: str) -> dt.datetime:
     return dt.datetime.fromisoformat(f"{day}T12:00:00+00:00")
+
+
+def move(db: Db, key: int, before: dict[str, Any], after: dict[str, Any], since: str, on: str) -> None:
+    """Employee `key` was `before` from `since` and is `after` from `on`: their record and two versions."""
+    db["employees"].replace_one({"_id": key}, after)
+    db["employees_history"].insert_many(
+        [
+            {"_id": f"h{key}a", "key": key, "valid_from": at(since), "valid_to": at(on), "record": before},
+            {"_id": f"h{key}b", "key": key, "valid_from": at(on), "valid_to": None, "record": after},
+        ]
+    )
