@@ -72,7 +72,10 @@ def build(
     timed = time.monotonic()
     builder = Builder(answers, org, options) if org else None
     released = builder.released(months) if builder and months else None
-    coverage = publish(db, state, released, heartbeat, options.min_respondents)
+    read_to = (due.newest, due.open_from)
+    coverage = publish(
+        db, state, released, heartbeat, options.min_respondents, lambda new: state.keep(db, new, read_to, now)
+    )
     timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
     timed = time.monotonic()
     if builder and changed:  # else the staff and the options are as mart_org was built from
@@ -81,7 +84,7 @@ def build(
         staging.publish()
         state.staff = stamp
     timings["org"] = time.monotonic() - timed
-    state.record(db, coverage, options, (due.newest, due.open_from), now)
+    state.record(db, coverage, options, read_to, now)
     for name in ("org", *FIGURES):
         rows = db[PREFIX + name].count_documents({})
         report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
@@ -116,6 +119,7 @@ def publish(
     months: Iterable[tuple[str, Released]] | None,
     heartbeat: Callable[[], None],
     k: int,
+    keep: Callable[[dict[str, dict[str, int]]], None],
 ) -> dict[str, dict[str, int]]:
     """Each month's rows appended, after the released ones, to each figures mart built aside, as the
     month passes its audit; then every mart renamed over the old one. The coverage counts of the
@@ -126,7 +130,7 @@ def publish(
         return {}
     stagings = {}
     for name in FIGURES:
-        kept = list(db[PREFIX + name].find({"month": {"$in": sorted(state.released)}}, {"_id": 0}))
+        kept = list(db[PREFIX + name].find({"month": {"$in": state.closed}}, {"_id": 0}))
         stagings[name] = store.Staging(db, name)
         stagings[name].append(kept)  # the released months' rows, as they were
     coverage, problems = {}, []
@@ -143,6 +147,7 @@ def publish(
             staging.discard()
         msg = f"the release audit found {len(problems)} violations ({'; '.join(problems[:3])}): nothing new published"
         raise AuditError(msg)
-    for staging in stagings.values():
+    keep(coverage)  # closed for good before any mart shows them: a build stopped between two renames
+    for staging in stagings.values():  # leaves them released, never to be built again from newer answers
         staging.publish()
     return coverage

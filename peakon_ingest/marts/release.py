@@ -76,8 +76,14 @@ class State:
 
     @property
     def frontier(self) -> str | None:
-        """The latest released month: every month up to it is closed for good."""
-        return max(self.released, default=None)
+        """The latest released month: every month up to it is closed for good (kept in the private
+        state before any mart shows it, in `mart_release` once every mart does)."""
+        return max(self.closed, default=None)
+
+    @property
+    def closed(self) -> list[str]:
+        """Every released month, those a stopped build closed but did not list in `mart_release` too."""
+        return sorted({*self.released, *self.months})
 
     def coverage(self, new: Mapping[str, Mapping[str, int]] = {}) -> dict[str, float | None]:
         """The shares over every released month (`new` included)."""
@@ -94,6 +100,19 @@ class State:
             else None,
         }
 
+    def keep(
+        self, db: Database[Document], released: Mapping[str, Mapping[str, int]], read: tuple[Any, Any], now: dt.datetime
+    ) -> None:
+        """The months of `released` are closed in the private state (before the marts show them)."""
+        watermark, self.open_from = read
+        for month, counts in released.items():
+            self.months[month] = {**counts, "watermark": watermark, "released_at": now}
+        if watermark is not None:
+            self.watermark = watermark
+        private = {"watermark": self.watermark, "open_from": self.open_from, "staff": self.staff, "known": self.known}
+        private["months"] = self.months
+        db[STATE].replace_one({"_id": STATE_ID}, {"_id": STATE_ID, **private}, upsert=True)
+
     def record(
         self,
         db: Database[Document],
@@ -104,14 +123,7 @@ class State:
     ) -> None:
         """The months of `released` (month -> coverage counts) are now published; `read`: the largest
         answer `_id` there was when they were read, and the smallest of a month still to release."""
-        watermark, self.open_from = read
-        for month, counts in released.items():
-            self.months[month] = {**counts, "watermark": watermark, "released_at": now}
-        if watermark is not None:
-            self.watermark = watermark
-        private = {"watermark": self.watermark, "open_from": self.open_from, "staff": self.staff, "known": self.known}
-        private["months"] = self.months
-        db[STATE].replace_one({"_id": STATE_ID}, {"_id": STATE_ID, **private}, upsert=True)
+        self.keep(db, released, read, now)
         for month in released:
             doc = {"_id": month, "released_at": now, "min_respondents": options.min_respondents,
                    "segments": list(options.segments)}  # fmt: skip

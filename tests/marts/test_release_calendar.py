@@ -53,6 +53,31 @@ def test_an_answer_arriving_after_its_month_was_released_is_counted_and_never_pu
     assert report["late_answers"] == 0
 
 
+def test_a_build_stopped_between_two_marts_leaves_its_month_closed_for_good(
+    mongo_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A month some mart already shows is never built again from newer answers (which would give
+    the difference away), even when the build stopped before it was listed in mart_release."""
+    seed(mongo_db)
+    renamed = store.Staging.publish
+
+    def stopped(staging: store.Staging) -> None:
+        if staging.name == "driver_segment":
+            raise RuntimeError("stopped between two marts")
+        renamed(staging)
+
+    monkeypatch.setattr(store.Staging, "publish", stopped)
+    with pytest.raises(RuntimeError, match="stopped"):
+        build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    shown = published(mongo_db)["manager_question"]
+    assert any("2026-09" in row for row in shown)  # renamed before the stop: September shows there
+    monkeypatch.undo()
+    mongo_db["answers_export"].insert_one(answer(9_999, 21, "q2", "2026-09", 8, day=30))
+    report = build(mongo_db, OPTIONS, now=at("2026-11-11"))
+    assert (report["released"], report["late_answers"]) == ([], 1)
+    assert published(mongo_db)["manager_question"] == shown
+
+
 def test_a_range_is_the_sum_of_its_released_monthly_rows_and_stops_at_the_latest_released(
     mongo_db: Db, mongo_uri: str, tmp_path: Path
 ) -> None:
