@@ -5,6 +5,7 @@ user relies on. Run by `make container-test` (tests/container/run.py), never by 
 
 from __future__ import annotations
 
+import contextlib
 import json
 import subprocess
 import time
@@ -73,14 +74,25 @@ def simulator(method: str, action: str, body: dict[str, Any] | None = None) -> A
         return json.load(response)
 
 
-def events(since: str) -> list[tuple[str, str]]:
-    """(container name, action) of every container event since `since`, in order."""
-    done = subprocess.run(
-        ["docker", "events", "--since", since, "--until", str(int(time.time())), "--filter", "type=container",
+@contextlib.contextmanager
+def events() -> Iterator[list[tuple[str, str]]]:
+    """(container name, action) of every container event while the block runs, in order. Streamed
+    live from before the block: the daemon keeps only its last events for `--since`, and under load a
+    start-up's healthcheck probes (three exec events each) pushed the earliest ones out."""
+    found: list[tuple[str, str]] = []
+    since = str(int(time.time()) - 1)
+    stream = subprocess.Popen(
+        ["docker", "events", "--since", since, "--filter", "type=container",
          "--format", "{{.Actor.Attributes.name}} {{.Action}}"],
-        capture_output=True, text=True, check=True, timeout=30,
+        stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    return [tuple(line.split(" ", 1)) for line in done.stdout.splitlines()]  # type: ignore[misc]
+    try:
+        yield found
+        time.sleep(1)  # the block's last events reach the stream
+    finally:
+        stream.terminate()
+        out, _ = stream.communicate(timeout=30)
+    found.extend(tuple(line.split(" ", 1)) for line in out.splitlines())  # type: ignore[misc]
 
 
 def first(found: list[tuple[str, str]], name: str, action: str) -> int:
@@ -110,21 +122,20 @@ def interrupted_and_resumable(compose: Compose, db: Db, run_id: str) -> None:
 
 
 def test_the_demo_comes_up_behind_its_healthchecks_and_ingests_as_uid_10001(compose: Compose, client: Any) -> None:
-    since = str(int(time.time()) - 1)
-    compose(
-        "--profile",
-        "demo",
-        "up",
-        "-d",
-        "--wait",
-        "--wait-timeout",
-        "300",
-        "mongo",
-        "simulator",
-        "ingestor-demo",
-        timeout=400,
-    )
-    order = events(since)
+    with events() as order:
+        compose(
+            "--profile",
+            "demo",
+            "up",
+            "-d",
+            "--wait",
+            "--wait-timeout",
+            "300",
+            "mongo",
+            "simulator",
+            "ingestor-demo",
+            timeout=400,
+        )
     name = compose.name
     started = first(order, f"{name}-ingestor-demo-1", "start")
     assert first(order, f"{name}-mongo-1", "health_status: healthy") < started, order
