@@ -51,7 +51,8 @@ def build(
     started = time.monotonic()
     now = now or dt.datetime.now(dt.UTC)
     state = release.State.load(db)
-    due = release.Due(state, release.last_due(now, options.grace_days))
+    store.read_indexes(db)
+    due = release.Due(state, release.last_due(now, options.grace_days), store.stored(db))
     stamp = hashlib.sha256(f"{store.staff_stamp(db)} {options.segments} {options.pseudonymous}".encode()).hexdigest()
     org: Org | None = None
     changed = stamp != state.staff or PREFIX + "org" not in db.list_collection_names()  # mart_org is rebuilt
@@ -72,10 +73,8 @@ def build(
     timed = time.monotonic()
     builder = Builder(answers, org, options) if org else None
     released = builder.released(months) if builder and months else None
-    read_to = (due.newest, due.open_from)
-    coverage = publish(
-        db, state, released, heartbeat, options.min_respondents, lambda new: state.keep(db, new, read_to, now)
-    )
+    k = options.min_respondents
+    coverage = publish(db, state, released, heartbeat, k, lambda new: state.keep(db, new, due, now))
     timings = dict.fromkeys(FIGURES, time.monotonic() - timed)
     timed = time.monotonic()
     if builder and changed:  # else the staff and the options are as mart_org was built from
@@ -84,7 +83,7 @@ def build(
         staging.publish()
         state.staff = stamp
     timings["org"] = time.monotonic() - timed
-    state.record(db, coverage, options, read_to, now)
+    state.record(db, coverage, options, due, now)
     for name in ("org", *FIGURES):
         rows = db[PREFIX + name].count_documents({})
         report[name] = {"rows": rows, "seconds": round(timings.get(name, 0.0), 3)}
@@ -95,14 +94,11 @@ def build(
 
 
 def unreleased(db: Database[dict[str, Any]], state: release.State) -> Iterator[dict[str, Any]]:
-    """The answers a build reads: every one for the first release; after it, those stored since the
-    last build and those of months not released yet (from `open_from`, the smallest `_id` of such a
-    month: the embedded server reads a filter on the month no faster)."""
+    """The answers a build reads: every one for the first release; after it, those answered after the
+    latest released month (a range of an index: released months are never read again)."""
     if state.frontier is None:
         return store.answers(db)
-    if state.open_from is not None:
-        return store.since(db, state.open_from, inclusive=True)
-    return store.since(db, state.watermark, inclusive=False)
+    return store.answered_since(db, release.next_month(state.frontier))
 
 
 def existing(db: Database[dict[str, Any]]) -> None:

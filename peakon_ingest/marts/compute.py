@@ -113,6 +113,13 @@ def sums(frame: pl.DataFrame, by: list[str], explain: bool) -> pl.DataFrame:  # 
     )
 
 
+def completed(figures: pl.DataFrame, raw: pl.DataFrame) -> pl.DataFrame:
+    """`figures` with `complete`: whether each counted all the answers of its group (`raw`, by the
+    same keys: every column but `raw`)."""
+    keys = [name for name in raw.columns if name != "raw"]
+    return figures.join(raw, on=keys, how="left").with_columns((pl.col("answers") == pl.col("raw")).alias("complete"))
+
+
 def scores(row: Mapping[str, Any]) -> dict[str, Any]:
     """A row's figures: exact sums (a range adds them up), and the mean and NPS they give."""
     answers = row["answers"]
@@ -257,11 +264,7 @@ class Builder:
             .group_by("question", NODE)
             .agg(pl.len().alias("raw"))
         )
-        managers = (
-            sums(counted.join(manager_nodes, on=ATOM), ["question", NODE], explain)
-            .join(raw, on=["question", NODE], how="left")
-            .with_columns((pl.col("answers") == pl.col("raw")).alias("complete"))
-        )
+        managers = completed(sums(counted.join(manager_nodes, on=ATOM), ["question", NODE], explain), raw)
         known = table.filter(pl.col("category").is_in(list(self.org.catalog)))
         raw = (
             pl.concat(
@@ -271,11 +274,7 @@ class Builder:
             .group_by("category", NODE)
             .agg(pl.len().alias("raw"))
         )
-        segments = (
-            sums(counted.join(segment_nodes, on=ATOM), ["category", NODE], explain)
-            .join(raw, on=["category", NODE], how="left")
-            .with_columns((pl.col("answers") == pl.col("raw")).alias("complete"))
-        )
+        segments = completed(sums(counted.join(segment_nodes, on=ATOM), ["category", NODE], explain), raw)
         rows = {
             "manager_question": [self._manager_row(month, row) for row in managers.iter_rows(named=True)],
             "driver_segment": [self._segment_row(month, row) for row in segments.iter_rows(named=True)],

@@ -10,6 +10,7 @@ monthly rows, so every figure and range is a sum of whole atoms of at least k re
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,7 +63,7 @@ class State:
     released: dict[str, Document] = field(default_factory=dict)
     months: dict[str, Document] = field(default_factory=dict)
     watermark: Any = None
-    open_from: Any = None  # the smallest `_id` of an answer of a month not released, when last read
+    settled: int | None = None  # how many stored answers the next build's read leaves out (see Due)
     staff: str | None = None  # the stamp of the staff and options `mart_org` was last built from
     known: list[str] = field(default_factory=list)  # the employees' attributes then
 
@@ -72,7 +73,7 @@ class State:
         private = db[STATE].find_one({"_id": STATE_ID}) or {}
         months = dict(private.get("months") or {})
         staff, known = private.get("staff"), list(private.get("known") or [])
-        return cls(released, months, private.get("watermark"), private.get("open_from"), staff, known)
+        return cls(released, months, private.get("watermark"), private.get("settled"), staff, known)
 
     @property
     def frontier(self) -> str | None:
@@ -101,15 +102,15 @@ class State:
         }
 
     def keep(
-        self, db: Database[Document], released: Mapping[str, Mapping[str, int]], read: tuple[Any, Any], now: dt.datetime
+        self, db: Database[Document], released: Mapping[str, Mapping[str, int]], due: Due, now: dt.datetime
     ) -> None:
         """The months of `released` are closed in the private state (before the marts show them)."""
-        watermark, self.open_from = read
         for month, counts in released.items():
-            self.months[month] = {**counts, "watermark": watermark, "released_at": now}
-        if watermark is not None:
-            self.watermark = watermark
-        private = {"watermark": self.watermark, "open_from": self.open_from, "staff": self.staff, "known": self.known}
+            self.months[month] = {**counts, "watermark": due.newest, "released_at": now}
+        if due.newest is not None:
+            self.watermark = due.newest
+        self.settled = due.settled(self.frontier)
+        private = {"watermark": self.watermark, "settled": self.settled, "staff": self.staff, "known": self.known}
         private["months"] = self.months
         db[STATE].replace_one({"_id": STATE_ID}, {"_id": STATE_ID, **private}, upsert=True)
 
@@ -118,12 +119,11 @@ class State:
         db: Database[Document],
         released: Mapping[str, Mapping[str, int]],
         options: Options,
-        read: tuple[Any, Any],
+        due: Due,
         now: dt.datetime,
     ) -> None:
-        """The months of `released` (month -> coverage counts) are now published; `read`: the largest
-        answer `_id` there was when they were read, and the smallest of a month still to release."""
-        self.keep(db, released, read, now)
+        """The months of `released` (month -> coverage counts), read by `due`, are now published."""
+        self.keep(db, released, due, now)
         for month in released:
             doc = {"_id": month, "released_at": now, "min_respondents": options.min_respondents,
                    "segments": list(options.segments)}  # fmt: skip
@@ -132,32 +132,49 @@ class State:
 
 
 class Due:
-    """The answers a build releases, from a read of the months not released and of every answer
-    stored since the last build: those of months after `frontier` up to `due`. Those of months up
-    to `frontier` stored after `watermark` are late (counted, never published); those of later
-    months wait, and `open_from` is the smallest `_id` among them (the next build reads from there).
-    `newest`: the largest `_id` read (or the last watermark), the next build's watermark."""
+    """The answers a build releases, from a read of every answer (the first release) or of those
+    answered from the month after `frontier` on: those of months up to `due`; later months wait.
+    `newest`: the largest `_id` read (or the last watermark), the released months' watermark.
 
-    def __init__(self, state: State, due: str) -> None:
-        self.frontier, self.watermark, self.due = state.frontier, state.watermark, due
-        self.late = self.read = 0
-        self.open_from: Any = None
+    `late`: the answers stored since the last build that no month to release can take (of a released
+    month, or undated): they are never read, so they are counted as how many more answers the
+    collection holds (`stored`) outside the read than it did after the last build (`settled`). A
+    text `responseAnsweredAt` from a month on is what the read takes: counted here by its first 7
+    characters, the same comparison the server makes, removed answers included."""
+
+    def __init__(self, state: State, due: str, stored: int) -> None:
+        self.frontier, self.due, self.stored, self.before = state.frontier, due, stored, state.settled
+        self.read = 0
         self.newest: Any = state.watermark
+        self.prefixes: Counter[str] = Counter()
 
     def __call__(self, answers: Iterable[dict[str, Any]]) -> Iterator[dict[str, Any]]:
         for answer in answers:
+            when = answer.get("responseAnsweredAt")
+            if isinstance(when, str):
+                self.prefixes[when[:7]] += 1
+            if answer.pop("removed_at", None) is not None:
+                continue
             self.read += 1
             ident = key_of(answer.pop("_id", None))
             if ident is not None and (self.newest is None or ident > self.newest):
                 self.newest = ident
             month = month_of(answer)
-            if month is not None and self.frontier is not None and month <= self.frontier:
-                self.late += self.watermark is None or (ident is not None and ident > self.watermark)
-            elif month is not None and month > self.due:
-                if ident is not None and (self.open_from is None or ident < self.open_from):
-                    self.open_from = ident
-            else:  # a month to release (none: counted as skipped)
+            released = month is not None and self.frontier is not None and month <= self.frontier
+            if not released and (month is None or month <= self.due):  # no month: counted as skipped
                 yield answer
+
+    def settled(self, frontier: str | None) -> int | None:
+        """How many stored answers a read of the months after `frontier` leaves out (none released: None)."""
+        if frontier is None:
+            return None
+        start = next_month(frontier)
+        return self.stored - sum(count for prefix, count in self.prefixes.items() if prefix >= start)
+
+    @property
+    def late(self) -> int:
+        now = self.settled(self.frontier)
+        return 0 if now is None or self.before is None else max(0, now - self.before)
 
 
 def attributes(staff: Staff) -> list[str]:

@@ -53,6 +53,21 @@ def test_an_answer_arriving_after_its_month_was_released_is_counted_and_never_pu
     assert report["late_answers"] == 0
 
 
+def test_answers_are_released_or_counted_late_by_their_month_whatever_their_id(mongo_db: Db) -> None:
+    """What a build reads rests on when an answer was given, not on its `_id`: one stored after a
+    build with an `_id` below every other is released with its month, or counted late."""
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-11-10"))  # September released
+    mongo_db["answers_export"].insert_many(
+        [answer(1, 10, "q1", "2026-10", 10, day=30), answer(2, 11, "q1", "2026-09", 10, day=30)]
+    )
+    report = build(mongo_db, OPTIONS, now=at("2026-11-16"))
+    assert (report["released"], report["late_answers"]) == (["2026-10"], 1)
+    months = release.State.load(mongo_db).months
+    assert months["2026-10"]["answers"] == months["2026-09"]["answers"] + 1
+    assert build(mongo_db, OPTIONS, now=at("2026-11-17"))["late_answers"] == 0
+
+
 def test_a_build_stopped_between_two_marts_leaves_its_month_closed_for_good(
     mongo_db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
