@@ -319,9 +319,23 @@ MUTATIONS = (
     Mutation(
         "marts: a released month rebuilt",
         "peakon_ingest/marts/release.py",
-        "if month is not None and self.frontier is not None and month <= self.frontier:",
-        "if False:",
-        ("tests/marts/test_release_calendar.py", "-k", "never_rewritten or never_published"),
+        "released = month is not None and self.frontier is not None and month <= self.frontier",
+        "released = False",
+        ("tests/marts/test_release_calendar.py", "-k", "never_rewritten or never_published or never_rebuilt"),
+    ),
+    Mutation(
+        "marts: the staff stamp blind to leavers",
+        "peakon_ingest/marts/store.py",
+        '"employees": ("changed_at", "removed_at")',
+        '"employees": ("changed_at",)',
+        ("tests/marts/test_marts_cli.py", "-k", "staff_stamp"),
+    ),
+    Mutation(
+        "marts: the weekly read by _id again (an open month's answer below older ids dropped)",
+        "peakon_ingest/marts/store.py",
+        'find({ANSWERED_AT: {"$gte": month}}',
+        'find({"_id": {"$gt": 1000}}',
+        ("tests/marts/test_release_calendar.py", "-k", "whatever_their_id"),
     ),
     Mutation(
         "marts: a range past the latest released month allowed",

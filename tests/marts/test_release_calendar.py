@@ -68,6 +68,21 @@ def test_answers_are_released_or_counted_late_by_their_month_whatever_their_id(m
     assert build(mongo_db, OPTIONS, now=at("2026-11-17"))["late_answers"] == 0
 
 
+def test_a_released_month_is_never_rebuilt_even_when_the_read_returns_its_answers(
+    mongo_db: Db, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The read by date is the first guard; the second: answers of released months are left out
+    whatever a server's range returns (here: every answer)."""
+    seed(mongo_db)
+    build(mongo_db, OPTIONS, now=at("2026-11-10"))
+    before = published(mongo_db)
+    monkeypatch.setattr(store, "answered_since", lambda db, _month: store.answers(db))
+    mongo_db["answers_export"].insert_one(answer(9_999, 21, "q2", "2026-09", 8, day=30))
+    report = build(mongo_db, OPTIONS, now=at("2026-11-11"))
+    assert report["released"] == []
+    assert published(mongo_db) == before
+
+
 def test_a_build_stopped_between_two_marts_leaves_its_month_closed_for_good(
     mongo_db: Db, monkeypatch: pytest.MonkeyPatch
 ) -> None:
