@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import tempfile
@@ -17,6 +18,7 @@ from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, 
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
 from peakon_ingest.logs import setup_logging
+from peakon_ingest.marts import out_file
 from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
@@ -129,7 +131,10 @@ def export(
     first: Annotated[str | None, typer.Option("--from", help="First month (YYYY-MM) of a range.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM) of a range.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", help="The file to write (default: standard output).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="A regular file or a new path, written 0600 (default or '-': standard output)."),
+    ] = None,
 ) -> None:
     """Write a mart to a file. With --from/--to, manager_question and driver_segment are each group's
     released monthly rows summed over that month range (only released months)."""
@@ -141,15 +146,23 @@ def export(
         exporting.check(name, first, last, fmt)
     except exporting.ExportError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    client, db = configured(lambda: open_database(settings))
-    with client:
+    try:
+        destination = out_file.claim(out)
+    except out_file.OutFileError as err:  # before any work: nothing computed, nothing written
+        raise fail(str(err), EXIT_CONFIG) from None
+    with destination or contextlib.nullcontext():
+        client, db = configured(lambda: open_database(settings))
+        with client:
+            try:
+                frame = exporting.rows(db, name, first, last)
+            except exporting.ExportError as err:
+                raise fail(str(err), EXIT_CONFIG) from None
         try:
-            frame = exporting.rows(db, name, first, last)
-        except exporting.ExportError as err:
+            exporting.write(exporting.encode(frame, fmt), destination)
+        except out_file.OutFileError as err:
             raise fail(str(err), EXIT_CONFIG) from None
-    exporting.write(exporting.encode(frame, fmt), out)
-    if out is not None:
-        log.info("%d rows of %s written to %s", frame.height, name, out)
+    if destination is not None:
+        log.info("%d rows of %s written to %s", frame.height, name, destination.path)
 
 
 @app.command()
