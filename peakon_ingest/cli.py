@@ -13,7 +13,7 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import PyMongoError
 
-from peakon_ingest import __version__, health, report
+from peakon_ingest import __version__, health, hints, report
 from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
@@ -22,12 +22,18 @@ from peakon_ingest.marts import out_file
 from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
+HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}
+# Plain help (no rich panels): it fits 80 columns, and a flag shows no `<bool>` label.
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Workday Peakon data into MongoDB.",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=hints.ENVIRONMENT,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
 )
+# `peakon-marts`: the `marts` command under a name of its own (Meltano runs a utility bare).
+marts_app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings=HELP_SETTINGS)
 log = logging.getLogger("peakon_ingest")
 T = TypeVar("T")
 
@@ -74,7 +80,7 @@ def ingest(
         bool | None, typer.Option("--full-sync/--incremental", help="Refetch everything (default: FULL_SYNC).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the tap, print counts, write nothing.")] = False,
-    streams: Annotated[str | None, typer.Option(help="Comma-separated streams (default: all).")] = None,
+    streams: Annotated[str | None, typer.Option(metavar="A,B", help="Comma-separated streams (default: all).")] = None,
 ) -> None:
     """Run one ingest: Peakon -> MongoDB. Exit 0 on success, 1 if the run failed, 2 on bad configuration."""
     settings = settings_or_exit()
@@ -102,12 +108,13 @@ def ingest(
         if document.get("marts"):
             report.console.print(report.marts_table(document))
     if not result.ok:
-        raise fail(f"run failed: {result.error}", EXIT_FAILED)
+        raise fail(f"run failed: {hints.explain(result.error or '')}", EXIT_FAILED)
     if document and document.get("marts_error"):
         code = EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED
         raise fail(f"the data is stored, but {document['marts_error']}", code)
 
 
+@marts_app.command()
 @app.command()
 def marts() -> None:
     """Build the analytics marts (mart_*): release the months that became due. Exit 0 when built, 1 if
@@ -166,7 +173,7 @@ def export(
 
 
 @app.command()
-def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10) -> None:
+def runs(limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to show.")] = 10) -> None:
     """A table of recent runs, newest first."""
     settings = settings_or_exit()
     client, db = configured(lambda: open_database(settings))
@@ -191,7 +198,10 @@ def status(
             typer.echo(why)
             raise typer.Exit(EXIT_OK if healthy else EXIT_FAILED)
         latest = recent_runs(db, 1)
-        report.console.print(report.runs_table(latest))
+        if latest:
+            report.console.print(report.runs_table(latest))
+        else:
+            report.console.print(hints.NO_RUNS)
         for run in latest:
             report.console.print(report.completeness_line(run))
         built = db["ingestion_runs"].find_one({"marts": {"$exists": True}}, sort=[("started_at", -1)])
@@ -242,8 +252,7 @@ def main() -> None:
 
 
 def marts_main() -> None:
-    """`peakon-marts`: `peakon-ingest marts` under a name of its own (Meltano runs a utility bare)."""
-    app(["marts"])
+    marts_app()
 
 
 if __name__ == "__main__":
