@@ -17,7 +17,7 @@ from peakon_ingest import __version__, health, hints, report
 from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
-from peakon_ingest.logs import setup_logging
+from peakon_ingest.logs import JsonFormatter, json_logs, setup_logging
 from peakon_ingest.marts import out_file
 from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
@@ -56,7 +56,13 @@ def _root(
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"peakon-ingest: error: {message}", err=True)
+    """The command's last line: `peakon-ingest: error: ...`, one JSON object under LOG_FORMAT=json."""
+    line = f"peakon-ingest: error: {message}"
+    if json_logs():
+        record = logging.LogRecord(log.name, logging.ERROR, __file__, 0, "%s", (line,), None)
+        record.exit_code = code
+        line = JsonFormatter().format(record)
+    typer.echo(line, err=True)
     return typer.Exit(code)
 
 

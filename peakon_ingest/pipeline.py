@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -31,6 +31,7 @@ from tap_peakon.private_files import write_private
 from peakon_ingest.child_exits import ChildExits
 from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
+from peakon_ingest.progress import Progress
 
 log = logging.getLogger("peakon_ingest")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -149,6 +150,7 @@ class Pipeline:
         heartbeat_seconds: float = 60.0,
         log_format: str = "text",
         log_level: str = "INFO",
+        totals: Mapping[str, int] | None = None,
     ) -> None:
         self.tap_config = tap_config
         self.target_config = target_config
@@ -160,6 +162,7 @@ class Pipeline:
         self.log_level = log_level
         self._stop = threading.Event()
         self._exits: ChildExits | None = None
+        self.progress = Progress(totals)  # per page: running count, rate, ETA where a total is known
 
     def request_stop(self) -> None:
         """Ask the run to stop: the tap ends after its current page, the target commits what it has."""
@@ -229,6 +232,8 @@ class Pipeline:
         self._wait(tap, target, result)
         for reader in readers:
             reader.join(timeout=30)
+        for line in self.progress.empty_pages():
+            log.info("tap: %s", line)
         result.tap = read_summary(work / "tap.out.json")
         result.target = read_summary(work / "target.out.json")
         token_file = work / "bearer-token"
@@ -239,7 +244,7 @@ class Pipeline:
     def _follow(self, stream: IO[bytes], child: str) -> threading.Thread:
         def pump() -> None:
             for raw in stream:
-                forward(child, raw.decode("utf-8", "replace"), structured=self.structured)
+                forward(child, raw.decode("utf-8", "replace"), structured=self.structured, progress=self.progress)
 
         thread = threading.Thread(target=pump, daemon=True)
         thread.start()
