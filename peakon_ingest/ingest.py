@@ -124,6 +124,7 @@ class Ingest:
             log_format=self.settings.log_format,
             log_level=self.settings.log_level,
             totals=last_counts(db),
+            timeout_seconds=self.settings.peakon_run_timeout if write else None,
         )
         with stop_on_signals(pipeline):
             return pipeline.run()
