@@ -1,14 +1,9 @@
-"""The README's shell blocks marked runnable run as written, so they cannot go stale.
-
-A block is marked by the line `<!-- runnable -->` (or `<!-- runnable: with the simulator -->`,
-run with the environment `make demo ARGS=--keep` prints) right before its ```sh fence. Each runs
-in bash with `set -e`, in a scratch directory, with the project's `.venv/bin` first on the PATH.
-"""
+"""The README's shell blocks marked runnable (tests/readme_blocks.py) run as written, so they cannot
+go stale: each in bash with `set -e`, in a scratch directory, the project's `.venv/bin` first on the PATH."""
 
 from __future__ import annotations
 
 import os
-import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,15 +14,7 @@ from peakon_simulator import SimulatorThread
 from pymongo.database import Database
 
 from tests.cli.helpers import cli_env
-
-README = Path(__file__).parents[1] / "README.md"
-BLOCK = re.compile(
-    r"^<!-- runnable(?P<sim>: with the simulator)? -->\n```sh\n(?P<script>.*?)^```$", re.MULTILINE | re.DOTALL
-)
-
-
-def blocks() -> list[tuple[bool, str]]:
-    return [(bool(found["sim"]), found["script"]) for found in BLOCK.finditer(README.read_text(encoding="utf-8"))]
+from tests.readme_blocks import README, blocks
 
 
 def test_the_readme_marks_its_try_it_yourself_lines_runnable() -> None:
