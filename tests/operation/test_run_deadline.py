@@ -13,6 +13,7 @@ from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
 from tests.cli.helpers import cli_env, run_cli
+from tests.cli.test_config_and_daemon import stub_supercronic
 from tests.operation.test_unattended import Webhook
 
 Db = Database[dict[str, Any]]
@@ -65,3 +66,19 @@ def test_a_bad_run_timeout_exits_2_naming_it(tmp_path: Path) -> None:
     done = run_cli(["status"], cli_env(None, "mongodb://127.0.0.1:9", "unused", PEAKON_RUN_TIMEOUT="0"), tmp_path)
     assert done.returncode == 2
     assert done.stderr.startswith("peakon-ingest: error: PEAKON_RUN_TIMEOUT: Input should be greater than 0")
+
+
+def test_the_daemon_carries_on_with_its_schedule_after_a_start_up_run_hits_its_deadline(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
+) -> None:
+    sim = make_simulator(answers=20_000)
+    control(sim, "POST", "faults", {"kind": "slow", "delay": 1.0, "times": -1, "path": "/answers/export"})
+    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(stub_supercronic(tmp_path)),
+                  PEAKON_RUN_TIMEOUT="5")  # fmt: skip
+    done = run_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "the start-up ingest failed; the schedule runs anyway" in done.stderr
+    assert (tmp_path / "received-crontab").exists()  # supercronic got the schedule
+    (run,) = mongo_db["ingestion_runs"].find()
+    assert (run["status"], run["error_type"]) == ("failure", "deadline")
+    assert mongo_db["locks"].count_documents({}) == 0
