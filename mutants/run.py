@@ -291,9 +291,23 @@ MUTATIONS = (
     Mutation(
         "a failed run exits 2 instead of 1",
         "peakon_ingest/cli.py",
-        'raise fail(f"run failed: {result.error}", EXIT_FAILED)',
-        'raise fail(f"run failed: {result.error}", EXIT_CONFIG)',
+        "raise fail(f\"run failed: {hints.explain(result.error or '')}\", EXIT_FAILED)",
+        "raise fail(f\"run failed: {hints.explain(result.error or '')}\", EXIT_CONFIG)",
         ("tests/reliability/test_faults.py", "-k", "loop"),
+    ),
+    Mutation(
+        "export --out writes over a symlink, FIFO or device",
+        "peakon_ingest/marts/out_file.py",
+        "    for test, kind in KINDS:",
+        "    for test, kind in ():",
+        ("tests/marts/test_export_out.py",),
+    ),
+    Mutation(
+        "a run never stopped at PEAKON_RUN_TIMEOUT",
+        "peakon_ingest/pipeline.py",
+        "                if time.monotonic() >= deadline:",
+        "                if False:",
+        ("tests/operation/test_run_deadline.py", "-k", "deadline_stops"),
     ),
     Mutation(
         "marts: the release audit turned off",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import logging
 import tempfile
@@ -12,20 +13,27 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import PyMongoError
 
-from peakon_ingest import __version__, health, report
+from peakon_ingest import __version__, health, hints, report
 from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
 from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
 from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
-from peakon_ingest.logs import setup_logging
+from peakon_ingest.logs import JsonFormatter, json_logs, setup_logging
+from peakon_ingest.marts import out_file
 from peakon_ingest.runs import now, recent_runs
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
+HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}
+# Plain help (no rich panels): it fits 80 columns, and a flag shows no `<bool>` label.
 app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="Workday Peakon data into MongoDB.",
-    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=hints.ENVIRONMENT,
+    rich_markup_mode=None,
+    context_settings=HELP_SETTINGS,
 )
+# `peakon-marts`: the `marts` command under a name of its own (Meltano runs a utility bare).
+marts_app = typer.Typer(add_completion=False, rich_markup_mode=None, context_settings=HELP_SETTINGS)
 log = logging.getLogger("peakon_ingest")
 T = TypeVar("T")
 
@@ -48,7 +56,13 @@ def _root(
 
 
 def fail(message: str, code: int) -> typer.Exit:
-    typer.echo(f"peakon-ingest: error: {message}", err=True)
+    """The command's last line: `peakon-ingest: error: ...`, one JSON object under LOG_FORMAT=json."""
+    line = f"peakon-ingest: error: {message}"
+    if json_logs():
+        record = logging.LogRecord(log.name, logging.ERROR, __file__, 0, "%s", (line,), None)
+        record.exit_code = code
+        line = JsonFormatter().format(record)
+    typer.echo(line, err=True)
     return typer.Exit(code)
 
 
@@ -72,7 +86,7 @@ def ingest(
         bool | None, typer.Option("--full-sync/--incremental", help="Refetch everything (default: FULL_SYNC).")
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Run the tap, print counts, write nothing.")] = False,
-    streams: Annotated[str | None, typer.Option(help="Comma-separated streams (default: all).")] = None,
+    streams: Annotated[str | None, typer.Option(metavar="A,B", help="Comma-separated streams (default: all).")] = None,
 ) -> None:
     """Run one ingest: Peakon -> MongoDB. Exit 0 on success, 1 if the run failed, 2 on bad configuration."""
     settings = settings_or_exit()
@@ -100,12 +114,13 @@ def ingest(
         if document.get("marts"):
             report.console.print(report.marts_table(document))
     if not result.ok:
-        raise fail(f"run failed: {result.error}", EXIT_FAILED)
+        raise fail(f"run failed: {hints.explain(result.error or '')}", EXIT_FAILED)
     if document and document.get("marts_error"):
         code = EXIT_CONFIG if document.get("marts_config_error") else EXIT_FAILED
         raise fail(f"the data is stored, but {document['marts_error']}", code)
 
 
+@marts_app.command()
 @app.command()
 def marts() -> None:
     """Build the analytics marts (mart_*): release the months that became due. Exit 0 when built, 1 if
@@ -129,7 +144,10 @@ def export(
     first: Annotated[str | None, typer.Option("--from", help="First month (YYYY-MM) of a range.")] = None,
     last: Annotated[str | None, typer.Option("--to", help="Last month (YYYY-MM) of a range.")] = None,
     fmt: Annotated[str, typer.Option("--format", help="csv, parquet or jsonl.")] = "csv",
-    out: Annotated[Path | None, typer.Option("--out", help="The file to write (default: standard output).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option("--out", help="A regular file or a new path, written 0600 (default or '-': standard output)."),
+    ] = None,
 ) -> None:
     """Write a mart to a file. With --from/--to, manager_question and driver_segment are each group's
     released monthly rows summed over that month range (only released months)."""
@@ -141,19 +159,27 @@ def export(
         exporting.check(name, first, last, fmt)
     except exporting.ExportError as err:
         raise fail(str(err), EXIT_CONFIG) from None
-    client, db = configured(lambda: open_database(settings))
-    with client:
+    try:
+        destination = out_file.claim(out)
+    except out_file.OutFileError as err:  # before any work: nothing computed, nothing written
+        raise fail(str(err), EXIT_CONFIG) from None
+    with destination or contextlib.nullcontext():
+        client, db = configured(lambda: open_database(settings))
+        with client:
+            try:
+                frame = exporting.rows(db, name, first, last)
+            except exporting.ExportError as err:
+                raise fail(str(err), EXIT_CONFIG) from None
         try:
-            frame = exporting.rows(db, name, first, last)
-        except exporting.ExportError as err:
+            exporting.write(exporting.encode(frame, fmt), destination)
+        except out_file.OutFileError as err:
             raise fail(str(err), EXIT_CONFIG) from None
-    exporting.write(exporting.encode(frame, fmt), out)
-    if out is not None:
-        log.info("%d rows of %s written to %s", frame.height, name, out)
+    if destination is not None:
+        log.info("%d rows of %s written to %s", frame.height, name, destination.path)
 
 
 @app.command()
-def runs(limit: Annotated[int, typer.Option(min=1, help="How many runs to show.")] = 10) -> None:
+def runs(limit: Annotated[int, typer.Option(min=1, metavar="N", help="How many runs to show.")] = 10) -> None:
     """A table of recent runs, newest first."""
     settings = settings_or_exit()
     client, db = configured(lambda: open_database(settings))
@@ -178,7 +204,10 @@ def status(
             typer.echo(why)
             raise typer.Exit(EXIT_OK if healthy else EXIT_FAILED)
         latest = recent_runs(db, 1)
-        report.console.print(report.runs_table(latest))
+        if latest:
+            report.console.print(report.runs_table(latest))
+        else:
+            report.console.print(hints.NO_RUNS)
         for run in latest:
             report.console.print(report.completeness_line(run))
         built = db["ingestion_runs"].find_one({"marts": {"$exists": True}}, sort=[("started_at", -1)])
@@ -229,8 +258,7 @@ def main() -> None:
 
 
 def marts_main() -> None:
-    """`peakon-marts`: `peakon-ingest marts` under a name of its own (Meltano runs a utility bare)."""
-    app(["marts"])
+    marts_app()
 
 
 if __name__ == "__main__":

@@ -44,7 +44,10 @@ def write_crontab(settings: Settings, path: Path) -> Path:
 def supercronic(settings: Settings) -> str:
     found = shutil.which(settings.supercronic_path)
     if found is None:
-        msg = f"SUPERCRONIC_PATH: no executable supercronic at {settings.supercronic_path!r}"
+        msg = (
+            f"SUPERCRONIC_PATH: no executable supercronic at {settings.supercronic_path!r}; install it, or "
+            "schedule `peakon-ingest ingest` with cron or a systemd timer instead (README: your own Peakon)"
+        )
         raise ConfigError(msg)
     return found
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import signal
 import threading
+import time
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -122,6 +123,8 @@ class Ingest:
             heartbeat=heartbeat,
             log_format=self.settings.log_format,
             log_level=self.settings.log_level,
+            totals=last_counts(db),
+            timeout_seconds=self.settings.peakon_run_timeout if write else None,
         )
         with stop_on_signals(pipeline):
             return pipeline.run()
@@ -183,19 +186,34 @@ class Ingest:
         return result, document
 
 
+def last_counts(db: Database[dict[str, Any]]) -> dict[str, int]:
+    """What Peakon said it held at the last run that checked (employees: `/employees/count`), as the
+    totals a run's progress estimates against."""
+    for run in db["ingestion_runs"].find({}, {"completeness": 1}).sort("started_at", -1).limit(10):
+        checks = run.get("completeness") or {}
+        totals = {stream: c["expected"] for stream, c in checks.items() if isinstance(c.get("expected"), int)}
+        if totals:
+            return totals
+    return {}
+
+
 def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: Callable[[], None]) -> dict[str, Any]:
     """Build the marts; the run document's fields for the outcome (a failure is recorded, not raised:
     the old marts stay as they were)."""
     # Imported here: Polars costs an ingest without marts 1 s of CPU and 50 MB at start-up.
     from peakon_ingest.marts.build import build  # noqa: PLC0415
 
+    log.info("building marts ...")
+    started = time.monotonic()
     try:
-        return {"marts": build(db, settings.mart_options(), heartbeat)}
+        marts = build(db, settings.mart_options(), heartbeat)
     except MartsConfigError as err:  # a setting that does not fit the data: exit 2, not 1
         return {"marts_error": str(err), "marts_config_error": True}
     except Exception as err:
         log.exception("building the marts failed")
         return {"marts_error": f"building the marts failed: {type(err).__name__}: {err}"}
+    log.info("marts built in %.0f s", time.monotonic() - started)
+    return {"marts": marts}
 
 
 def build_marts(settings: Settings) -> dict[str, Any]:

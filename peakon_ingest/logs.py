@@ -9,8 +9,12 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
+import os
+import re
 from pathlib import Path
 from typing import Any
+
+from peakon_ingest.progress import PAGE, Progress
 
 log = logging.getLogger("peakon_ingest")
 # LogRecord attributes that are not extras worth printing.
@@ -29,6 +33,14 @@ class JsonFormatter(logging.Formatter):
         if record.exc_info:
             entry["exception"] = self.formatException(record.exc_info)
         return json.dumps(entry, default=str, separators=(",", ":"))
+
+
+def json_logs() -> bool:
+    """Whether lines go out as JSON: set up so, or asked for (a bad setting fails before set-up)."""
+    handlers = logging.getLogger().handlers
+    if handlers:
+        return any(isinstance(handler.formatter, JsonFormatter) for handler in handlers)
+    return os.environ.get("LOG_FORMAT", "").strip().lower() == "json"
 
 
 def setup_logging(level: str, fmt: str = "text") -> None:
@@ -54,30 +66,49 @@ def child_log_config(path: Path, level: str) -> Path:
     return path
 
 
-def forward(child: str, line: str, *, structured: bool) -> None:
-    """Pass one of a child's log lines on: all of them in JSON mode (metrics at DEBUG); in text mode
-    the per-page progress and the warnings, so a run's output stays readable."""
-    line = line.rstrip("\n")
-    if not line.strip():
-        return
+# The SDK's console format: `{asctime:23s} | {levelname:8s} | {name:30s} | {message}`.
+CONSOLE_LINE = re.compile(r"\d{4}-\d\d-\d\d [\d:,.]+ +\| (?P<level>[A-Z]+) +\| (?P<logger>\S+) +\| (?P<message>.*)")
+
+
+def child_entry(line: str, *, structured: bool) -> dict[str, Any] | None:
+    """A child's log line as level, logger and message, or None for a line that is no log entry (a
+    traceback's continuation, stray output)."""
     if structured:
         try:
             entry = json.loads(line)
         except ValueError:
-            entry = None
-        if isinstance(entry, dict):
-            level = logging.getLevelName(str(entry.get("level", "info")).upper())
-            level = level if isinstance(level, int) else logging.INFO
-            if entry.get("message") == "METRIC":  # kept, at DEBUG: LOG_LEVEL=DEBUG shows all a child said
-                level = logging.DEBUG
-            log.log(level, "%s", entry.get("message"), extra={"child": child, "child_logger": entry.get("logger_name")})
-            return
-        log.info("%s", line, extra={"child": child})
+            return None
+        if not isinstance(entry, dict):
+            return None
+        return {"level": str(entry.get("level", "info")).upper(), "logger": entry.get("logger_name"),
+                "message": str(entry.get("message"))}  # fmt: skip
+    found = CONSOLE_LINE.fullmatch(line)
+    return found.groupdict() if found else None
+
+
+def forward(child: str, line: str, *, structured: bool, progress: Progress | None = None) -> None:
+    """Pass one of a child's log lines on, by its structure (never by what its text contains): a page
+    as a progress line; warnings; everything else at DEBUG, so LOG_LEVEL=DEBUG shows all a child said
+    (a traceback's lines included) and a run's output stays readable otherwise."""
+    line = line.rstrip("\n")
+    if not line.strip():
         return
-    parts = line.split(" | ", 3)  # the SDK's console format: time | level | logger | message
-    message = parts[3].strip() if len(parts) == 4 else line  # noqa: PLR2004
-    level = parts[1].strip() if len(parts) == 4 else ""  # noqa: PLR2004
-    if "METRIC" in message:
+    entry = child_entry(line, structured=structured)
+    extra: dict[str, Any] = {"child": child}
+    if entry is None:
+        log.debug("%s: %s", child, line, extra=extra)
         return
-    if " page " in message or level == "WARNING":
-        log.log(logging.WARNING if level == "WARNING" else logging.INFO, "%s: %s", child, message)
+    text = "%s" if structured else f"{child}: %s"  # JSON carries the child as a field
+    if structured:
+        extra["child_logger"] = entry["logger"]
+    page = PAGE.fullmatch(entry["message"]) if child == "tap" and entry["level"] == "INFO" else None
+    if page is not None and progress is not None:
+        shown = progress.page(page["stream"], int(page["page"]), int(page["records"]), float(page["seconds"]))
+        if shown is not None:
+            log.info(text, shown[0], extra={**extra, **shown[1]})
+        return
+    level = logging.getLevelName(entry["level"])
+    level = level if isinstance(level, int) else logging.INFO
+    if entry["message"].startswith("METRIC") or not (structured or level == logging.WARNING or page):
+        level = logging.DEBUG  # kept: LOG_LEVEL=DEBUG shows all a child said
+    log.log(level, text, entry["message"], extra=extra)

@@ -11,6 +11,7 @@ import ctypes
 import getpass
 import json
 import logging
+import math
 import os
 import shutil
 import signal
@@ -20,7 +21,7 @@ import tempfile
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
@@ -31,14 +32,21 @@ from tap_peakon.private_files import write_private
 from peakon_ingest.child_exits import ChildExits
 from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
+from peakon_ingest.progress import Progress
 
 log = logging.getLogger("peakon_ingest")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
+# After the run's deadline, how long the tap has to end its page and the target to commit it before
+# both are killed (a request stuck past it cannot hold the run).
+DEADLINE_GRACE_SECONDS = 60.0
 # Pages of answers written by the tap and not yet loaded by the target: enough to keep both busy,
 # few enough that a slow MongoDB never fills the disk (a page of 10,000 answers is about 7 MB).
 MAX_PENDING_BATCH_FILES = 3
 # Variables the children do not need; their secrets come in config files.
 SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAKON_BEARER_TOKEN")
+
+
+DEADLINE = "deadline"  # the run's error_type when PEAKON_RUN_TIMEOUT stopped it
 
 
 class _Envelope(msgspec.Struct):
@@ -60,6 +68,7 @@ class PipelineResult:
     tap_exit: int | None = None
     target_exit: int | None = None
     interrupted: bool = False
+    deadline_seconds: float | None = None  # set when the run was stopped at its deadline
     tap: dict[str, Any] = field(default_factory=dict)  # the tap's summary file
     target: dict[str, Any] = field(default_factory=dict)  # the target's summary file
     records: Counter[str] = field(default_factory=Counter)
@@ -67,7 +76,12 @@ class PipelineResult:
 
     @property
     def ok(self) -> bool:
-        return not self.interrupted and self.tap_exit == 0 and self.target_exit in {0, None}
+        return (
+            not self.interrupted
+            and self.deadline_seconds is None
+            and self.tap_exit == 0
+            and self.target_exit in {0, None}
+        )
 
     @property
     def error(self) -> str | None:
@@ -77,11 +91,18 @@ class PipelineResult:
             return None
         if self.interrupted:
             return "interrupted"
+        if self.deadline_seconds is not None:
+            return (
+                f"deadline: stopped after PEAKON_RUN_TIMEOUT ({self.deadline_seconds:g} s); "
+                "what was committed is kept, the next run goes on from it"
+            )
         return self._failure()[0]
 
     @property
     def error_type(self) -> str | None:
         """The class of the error that failed the run, as the child that raised it named it."""
+        if self.deadline_seconds is not None:
+            return DEADLINE
         return None if self.ok or self.interrupted else self._failure()[1]
 
     def _failure(self) -> tuple[str, str | None]:
@@ -149,6 +170,8 @@ class Pipeline:
         heartbeat_seconds: float = 60.0,
         log_format: str = "text",
         log_level: str = "INFO",
+        totals: Mapping[str, int] | None = None,
+        timeout_seconds: float | None = None,
     ) -> None:
         self.tap_config = tap_config
         self.target_config = target_config
@@ -160,6 +183,9 @@ class Pipeline:
         self.log_level = log_level
         self._stop = threading.Event()
         self._exits: ChildExits | None = None
+        self.progress = Progress(totals)  # per page: running count, rate, ETA where a total is known
+        self.timeout_seconds = timeout_seconds
+        self.deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
 
     def request_stop(self) -> None:
         """Ask the run to stop: the tap ends after its current page, the target commits what it has."""
@@ -229,6 +255,8 @@ class Pipeline:
         self._wait(tap, target, result)
         for reader in readers:
             reader.join(timeout=30)
+        for line in self.progress.empty_pages():
+            log.info("tap: %s", line)
         result.tap = read_summary(work / "tap.out.json")
         result.target = read_summary(work / "target.out.json")
         token_file = work / "bearer-token"
@@ -239,11 +267,34 @@ class Pipeline:
     def _follow(self, stream: IO[bytes], child: str) -> threading.Thread:
         def pump() -> None:
             for raw in stream:
-                forward(child, raw.decode("utf-8", "replace"), structured=self.structured)
+                forward(child, raw.decode("utf-8", "replace"), structured=self.structured, progress=self.progress)
 
         thread = threading.Thread(target=pump, daemon=True)
         thread.start()
         return thread
+
+    def _past_deadline(
+        self, children: list[subprocess.Popen[bytes]], result: PipelineResult, *, signalled: bool
+    ) -> bool:
+        """At the deadline, stop as SIGTERM does (the tap ends its page, the target commits it and saves
+        the state); at the end of the grace, kill what is left."""
+        tap = children[0]
+        if not signalled:
+            result.deadline_seconds = self.timeout_seconds
+            log.warning(
+                "PEAKON_RUN_TIMEOUT (%g s) reached: the tap ends its current page, the target commits it "
+                "and saves state", self.timeout_seconds,
+            )  # fmt: skip
+            if tap.poll() is None:
+                tap.send_signal(signal.SIGTERM)
+        elif self.deadline is not None and time.monotonic() >= self.deadline + DEADLINE_GRACE_SECONDS:
+            for child in children:
+                if child.poll() is None:
+                    log.warning(
+                        "pid %d killed: still running %g s after the deadline", child.pid, DEADLINE_GRACE_SECONDS
+                    )
+                    child.kill()
+        return True
 
     def _wait(
         self, tap: subprocess.Popen[bytes], target: subprocess.Popen[bytes] | None, result: PipelineResult
@@ -251,7 +302,9 @@ class Pipeline:
         last_beat = time.monotonic()
         signalled = False
         last = target or tap
-        self._exits = exits = ChildExits([tap] if target is None else [tap, target])
+        children = [tap] if target is None else [tap, target]
+        self._exits = exits = ChildExits(children)
+        deadline = math.inf if self.deadline is None else self.deadline
         try:
             while last.poll() is None or tap.poll() is None:
                 if self._stop.is_set() and not signalled:
@@ -259,6 +312,8 @@ class Pipeline:
                     log.warning("stopping: the tap ends its current page, the target commits it and saves state")
                     if tap.poll() is None:
                         tap.send_signal(signal.SIGTERM)
+                if time.monotonic() >= deadline:
+                    signalled = self._past_deadline(children, result, signalled=signalled)
                 if target is not None and target.poll() is not None and tap.poll() is None:
                     tap.kill()  # the target failed: nothing would read the tap's output
                 if time.monotonic() - last_beat > self.heartbeat_seconds:
@@ -268,7 +323,9 @@ class Pipeline:
                     except Exception as err:  # noqa: BLE001 - a missed renewal must not kill the run
                         log.warning("could not renew the run lock (%s); the run goes on", type(err).__name__)
                 # Returns as soon as a child exits or a stop is asked for: no tick to wait out.
-                exits.wait(last_beat + self.heartbeat_seconds - time.monotonic())
+                # ... or at the deadline (then at the end of its grace).
+                stop_at = deadline + (DEADLINE_GRACE_SECONDS if signalled else 0)
+                exits.wait(min(last_beat + self.heartbeat_seconds, stop_at) - time.monotonic())
         finally:
             self._exits = None
             exits.close()

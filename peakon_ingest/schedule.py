@@ -27,6 +27,8 @@ FIVE, SIX, SEVEN = 5, 6, 7
 SCHEDULE_HELP = (
     "expected a cron expression as supercronic reads it: 5 to 7 fields ('0 3 * * 1') or @weekly, @daily, ..."
 )
+_FIELDS = ("minute", "hour", "day-of-month", "month", "day-of-week")
+FIELD_NAMES = {FIVE: _FIELDS, SIX: (*_FIELDS, "year"), SEVEN: ("second", *_FIELDS, "year")}
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -34,7 +36,7 @@ def zone(name: str | None) -> ZoneInfo:
     try:
         return ZoneInfo(name or "UTC")
     except (ZoneInfoNotFoundError, ValueError):
-        msg = f"expected an IANA time zone such as Europe/Copenhagen (got {name!r})"
+        msg = "expected an IANA time zone such as Europe/Copenhagen"  # the caller shows what it got
         raise ValueError(msg) from None
 
 
@@ -46,11 +48,31 @@ class Schedule:
     @classmethod
     def parse(cls, expression: str, tz: ZoneInfo) -> Schedule:
         schedule = cls(expression.strip(), tz)
-        try:
-            schedule.after(dt.datetime.now(dt.UTC))
-        except (ValueError, KeyError, TypeError):
-            raise ValueError(SCHEDULE_HELP) from None
+        if not schedule.valid():
+            raise ValueError(f"{schedule.fault()}; {SCHEDULE_HELP}")
         return schedule
+
+    def valid(self) -> bool:
+        try:
+            self.after(dt.datetime.now(dt.UTC))
+        except (ValueError, KeyError, TypeError):
+            return False
+        return True
+
+    def fault(self) -> str:
+        """Which field is at fault: each is tried alone, the others `*`."""
+        if self.expression.startswith("@"):
+            return f"unknown shorthand {self.expression!r}"
+        fields = self.expression.split()
+        names = FIELD_NAMES.get(len(fields))
+        if names is None:
+            return f"{len(fields)} field{'s' * (len(fields) != 1)}"
+        for position, (name, value) in enumerate(zip(names, fields, strict=True)):
+            alone = ["*"] * len(fields)
+            alone[position] = value
+            if not Schedule(" ".join(alone), self.tz).valid():
+                return f"the {name} field {value!r} is not valid"
+        return "no time matches all the fields"  # e.g. 30 February: each field fine, none together
 
     def _iterator(self, start: dt.datetime) -> croniter:
         text = SHORTHANDS.get(self.expression.lower(), self.expression)

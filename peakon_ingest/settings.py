@@ -71,6 +71,7 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"
     supercronic_path: str = "supercronic"
     lock_ttl_seconds: float = Field(900.0, gt=0)
+    peakon_run_timeout: float = Field(4 * 3600.0, gt=0)  # seconds a run may take before it is stopped
     # -- the marts ---------------------------------------------------------------------------------
     peakon_build_marts: bool = True
     peakon_min_respondents: int = 5

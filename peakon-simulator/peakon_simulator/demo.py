@@ -3,16 +3,21 @@
 Starts both on free loopback ports, runs `peakon-ingest ingest`, then a week of change (employees
 changed, removed and added; new answers) and an incremental ingest that counts it, then `runs`,
 `status`, the analytics marts (a table of rows and suppressed groups) and a CSV of the
-manager-question mart in `output/`.
+manager-question mart in `output/`. With `--keep`, the simulator and MongoDB then stay up, and the
+environment lines to paste into another shell are printed (try the CLI by hand); Ctrl-C stops them.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import shlex
+import signal
 import subprocess
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 from rich.console import Console
@@ -34,6 +39,7 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=50_000)
     parser.add_argument("--minutes-per-response", type=int, default=20, help="spreads the answers over months")
     parser.add_argument("--employees", type=int, default=1_000)
+    parser.add_argument("--keep", action="store_true", help="keep the simulator and MongoDB running afterwards")
     args = parser.parse_args()
     state = SimulatorState(
         answers=args.answers, employees=args.employees, seed=1, company_id=22182, app_token=DEFAULT_APP_TOKEN
@@ -72,6 +78,27 @@ def main() -> None:
             "threshold (PEAKON_MIN_RESPONDENTS, 5 by default), none recoverable by subtraction. The first ones:"
         )
         sys.stdout.write("\n".join(lines[:4]) + "\n")
+        if args.keep:
+            keep(env)
+
+
+KEPT = ("PEAKON_APP_TOKEN", "PEAKON_BASE_URL", "MONGO_URI", "MONGO_DB")
+
+
+def keep(env: dict[str, str]) -> None:
+    """Leave both running and say how to reach them, until Ctrl-C or SIGTERM."""
+    console.rule("[bold]try it yourself")
+    console.print("The simulator and MongoDB keep running. In another shell, paste:\n")
+    exports = " ".join(f"{name}={shlex.quote(env[name])}" for name in KEPT)
+    sys.stdout.write(f"export {exports}\n")
+    sys.stdout.write(f'export PATH="{Path(sys.executable).parent}:$PATH"\n\n')
+    console.print('then the lines of the README\'s "Try it yourself": `peakon-ingest ingest`, `status`, ...')
+    console.print("Ctrl-C here stops both.")
+    sys.stdout.flush()
+    stopped = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stopped.set())
+    with contextlib.suppress(KeyboardInterrupt):
+        stopped.wait()
 
 
 if __name__ == "__main__":

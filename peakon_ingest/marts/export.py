@@ -7,7 +7,6 @@ import io
 import json
 import re
 import sys
-from pathlib import Path
 from typing import Any
 
 import polars as pl
@@ -15,6 +14,7 @@ from pymongo.database import Database
 
 from peakon_ingest.marts import release
 from peakon_ingest.marts.options import NAMES, PREFIX
+from peakon_ingest.marts.out_file import OutFile
 
 RANGED = ("manager_question", "driver_segment")  # the marts an export can sum over a month range
 
@@ -88,12 +88,10 @@ def encode(frame: pl.DataFrame, fmt: str) -> bytes:
     return buffer.getvalue()
 
 
-def write(data: bytes, out: Path | None) -> None:
-    """To `out` whole (a reader never finds a partial file), or to standard output."""
+def write(data: bytes, out: OutFile | None) -> None:
+    """To the claimed `out` whole (a reader never finds a partial file), or to standard output."""
     if out is None:
         sys.stdout.buffer.write(data)
         sys.stdout.flush()
         return
-    partial = out.with_name(f".{out.name}.partial")
-    partial.write_bytes(data)
-    partial.replace(out)
+    out.commit(data)

@@ -27,7 +27,7 @@ Db = Database[dict[str, Any]]
         ("PEAKON_REDACT_FIELDS", "a b", "PEAKON_REDACT_FIELDS: expected comma-separated field names"),
         ("PEAKON_PSEUDONYMIZE_IDS", "true", "PEAKON_REDACT_KEY: required (or PEAKON_REDACT_KEY_FILE) with"),
         ("PEAKON_REDACT_KEY_FILE", "/nonexistent/key", "PEAKON_REDACT_KEY_FILE: cannot read /nonexistent/key"),
-        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a cron expression as supercronic reads it"),
+        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: 2 fields; expected a cron expression as supercronic reads"),
         ("PEAKON_BASE_URL", "peakon.com", "PEAKON_BASE_URL: expected an https URL"),
         ("PEAKON_BASE_URL", "http://acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected https (plain http only on"),
         ("PEAKON_BASE_URL", "https://me:pw@acme.peakon.com/api/v1", "PEAKON_BASE_URL: expected a URL without user"),

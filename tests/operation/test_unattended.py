@@ -61,8 +61,8 @@ def test_cron_tz_keeps_local_time_through_daylight_saving() -> None:
 @pytest.mark.parametrize(
     ("variable", "value", "message"),
     [
-        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: expected a cron expression as supercronic reads it"),
-        ("SCHEDULE_CRON", "@fortnightly", "SCHEDULE_CRON: expected a cron expression as supercronic reads it"),
+        ("SCHEDULE_CRON", "every monday", "SCHEDULE_CRON: 2 fields; expected a cron expression as supercronic"),
+        ("SCHEDULE_CRON", "@fortnightly", "SCHEDULE_CRON: unknown shorthand '@fortnightly'; expected a cron"),
         ("CRON_TZ", "Mars/Olympus", "CRON_TZ: expected an IANA time zone such as Europe/Copenhagen"),
         ("ALERT_WEBHOOK_URL", "hooks.example.com/x", "ALERT_WEBHOOK_URL: expected an http(s) URL"),
     ],
