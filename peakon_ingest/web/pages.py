@@ -121,7 +121,7 @@ def overview(request: Request) -> Response:
         table=[{"month": m, "score": scores[m], "rate": r} for m, r in zip(months, rates, strict=True)],
         score_chart=line_chart(months, {"score (0-10)": means}), nps_chart=line_chart(months, {"NPS": nps}),
         rate_chart=line_chart(months, {"participation": rates}),
-        latest=months[-1], upcoming=upcoming, due=due,
+        latest=months[-1], upcoming=upcoming, due=due, k=cfg.min_respondents,
         run_line=query.run_line(run) if run else "no run has finished yet",
     )  # fmt: skip
 
