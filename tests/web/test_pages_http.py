@@ -285,3 +285,10 @@ def test_the_web_package_reads_the_operator_through_query_and_settings_only() ->
             for name in names:
                 if name.startswith("peakon_ingest") and not name.startswith("peakon_ingest.web"):
                     assert name in allowed, f"{source.name} imports {name}"
+
+
+def test_the_compose_web_users_script_is_the_generated_one() -> None:
+    from peakon_ingest.marts.access import render_web  # noqa: PLC0415
+
+    script = Path(__file__).resolve().parents[2] / "deploy" / "mongo" / "web-user.js"
+    assert script.read_text() == render_web(), "python -m peakon_ingest.marts.access web > deploy/mongo/web-user.js"
