@@ -3,13 +3,16 @@
 Starts both on free loopback ports, runs `peakon-ingest ingest`, then a week of change (employees
 changed, removed and added; new answers) and an incremental ingest that counts it, then `runs`,
 `status`, the analytics marts (a table of rows and suppressed groups) and a CSV of the
-manager-question mart in `output/`.
+manager-question mart in `output/`. With `--serve` it then keeps serving the pages
+(`peakon-ingest web`) over that data, with a demo user whose password it prints, until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
+import secrets
 import subprocess
 import sys
 import tempfile
@@ -34,6 +37,8 @@ def main() -> None:
     parser.add_argument("--answers", type=int, default=50_000)
     parser.add_argument("--minutes-per-response", type=int, default=20, help="spreads the answers over months")
     parser.add_argument("--employees", type=int, default=1_000)
+    parser.add_argument("--serve", action="store_true", help="then serve the pages until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8080, help="the pages' port with --serve (127.0.0.1)")
     args = parser.parse_args()
     state = SimulatorState(
         answers=args.answers, employees=args.employees, seed=1, company_id=22182, app_token=DEFAULT_APP_TOKEN
@@ -72,6 +77,37 @@ def main() -> None:
             "threshold (PEAKON_MIN_RESPONDENTS, 5 by default), none recoverable by subtraction. The first ones:"
         )
         sys.stdout.write("\n".join(lines[:4]) + "\n")
+        url = f"http://127.0.0.1:{args.port}"
+        if not args.serve:
+            console.print(
+                f"\nThe pages: [bold]make demo ARGS=--serve[/] serves them at {url} (it prints a user and password)."
+            )
+            return
+        serve(env, url, args.port)
+
+
+def serve(env: dict[str, str], url: str, port: int) -> None:
+    """A demo user with a fresh password, then `peakon-ingest web` until Ctrl-C."""
+    password = secrets.token_urlsafe(12)
+    with tempfile.TemporaryDirectory() as cwd:
+        subprocess.run(
+            [sys.executable, "-m", "peakon_ingest.cli", "web-user", "add", "demo", "--role", "admin"],
+            input=password + "\n",
+            text=True,
+            env=env,
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+        )
+        console.rule("[bold]peakon-ingest web")
+        console.print(f"Open {url} and log in as [bold]demo[/] with the password [bold]{password}[/]; Ctrl-C stops.")
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "peakon_ingest.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
+                env={**env, "LOG_LEVEL": "INFO"},
+                cwd=cwd,
+                check=False,
+            )
 
 
 if __name__ == "__main__":
