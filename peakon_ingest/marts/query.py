@@ -153,8 +153,9 @@ def participation(db: Db) -> list[Document]:
 
 
 def drivers(db: Db, month: str) -> list[str]:
-    """The drivers of the month's published manager rows."""
-    names = {row.get("driver") for row in db[PREFIX + "manager_question"].find({"month": month}, {"driver": 1})}
+    """The drivers of the month's published rows (read from the segments' rows: far fewer than the
+    managers', and a driver published for a manager is published for the whole company too)."""
+    names = {row.get("driver") for row in db[PREFIX + "driver_segment"].find({"month": month}, {"driver": 1})}
     return sorted(name for name in names if isinstance(name, str))
 
 
@@ -191,10 +192,10 @@ def search(db: Db, text: str, limit: int = 20) -> list[Document]:
     return found
 
 
-def team_scores(db: Db, month: str, driver: str) -> dict[str, Score | None]:
-    """Per manager, the team's figures for `driver` in `month` (a manager without a row: hidden)."""
+def team_scores(db: Db, month: str, driver: str, managers: Iterable[Any]) -> dict[str, Score | None]:
+    """Per manager of `managers`, the team's figures for `driver` in `month` (none: hidden)."""
     by_manager: dict[str, list[Document]] = {}
-    query = {"month": month, "driver": driver, "scope": "team"}
+    query = {"manager_id": {"$in": list(managers)}, "month": month, "driver": driver, "scope": "team"}
     for row in db[PREFIX + "manager_question"].find(query, {"_id": 0}):
         by_manager.setdefault(str(row["manager_id"]), []).append(row)
     return {manager: summed(rows) for manager, rows in by_manager.items()}

@@ -132,9 +132,10 @@ def org(request: Request) -> Response:
     if not months:
         return empty(request, "Org map")
     month = month_param(request, months)
-    driver = driver_param(request, query.drivers(cfg.db, month))
+    drivers = query.drivers(cfg.db, month)
+    driver = driver_param(request, drivers)
     return render(request, "org.html", title="Org map", user=request.state.user, months=months, month=month,
-                  drivers=query.drivers(cfg.db, month), driver=driver, k=cfg.min_respondents)  # fmt: skip
+                  drivers=drivers, driver=driver, k=cfg.min_respondents)  # fmt: skip
 
 
 def org_children(request: Request) -> Response:
@@ -149,7 +150,8 @@ def org_children(request: Request) -> Response:
     if months:
         month = month_param(request, months)
         driver = driver_param(request, query.drivers(cfg.db, month))
-        scores = query.team_scores(cfg.db, month, driver) if driver else {}
+        managers = [row["employee_id"] for row in rows if row.get("direct_reports")]
+        scores = query.team_scores(cfg.db, month, driver, managers) if driver and managers else {}
     return JSONResponse([node(row, scores) for row in rows])
 
 
