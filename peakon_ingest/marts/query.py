@@ -219,7 +219,24 @@ def run_line(run: Mapping[str, Any]) -> str:
 
 
 def runs(db: Db, limit: int = 50) -> list[Document]:
-    return list(db[RUNS].find().sort("started_at", -1).limit(limit))
+    """The latest runs, newest first, each as a row of the runs table."""
+    from peakon_ingest.report import completeness_line  # noqa: PLC0415 - Rich only where it is used
+
+    rows = []
+    for run in db[RUNS].find().sort("started_at", -1).limit(limit):
+        counts = run.get("counts") or {}
+        rows.append({
+            "started": f"{run['started_at']:%Y-%m-%d %H:%M}" if run.get("started_at") else "",
+            "mode": run.get("mode"), "seconds": run.get("duration_seconds"), "status": run.get("status"),
+            "received": sum(int(c.get("records", 0)) for c in counts.values() if isinstance(c, Mapping)),
+            "written": sum(int(c.get("inserted", 0)) + int(c.get("changed", 0))
+                           for c in counts.values() if isinstance(c, Mapping)),
+            "removed": sum(int(c.get("removed", 0)) for c in counts.values() if isinstance(c, Mapping)),
+            "retries": run.get("retries", 0), "completeness": completeness_line(run).split("; schema drift")[0],
+            "drift": "; ".join(f"{s}: {', '.join(f)}" for s, f in (run.get("schema_drift") or {}).items()),
+            "error": run.get("error") or run.get("marts_error") or "",
+        })  # fmt: skip
+    return rows
 
 
 def last_run(db: Db) -> Document | None:
