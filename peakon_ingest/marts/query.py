@@ -181,15 +181,17 @@ def children(db: Db, manager_id: str | None) -> list[Document]:
 
 
 def search(db: Db, text: str, limit: int = 20) -> list[Document]:
-    """Employees whose name or id holds `text` (a plain read: the embedded server's regexes differ)."""
-    needle = text.casefold()
-    found = []
-    for doc in db[PREFIX + "org"].find({}, {"name": 1, "department": 1, "chain": 1}):
-        if needle in str(doc.get("name") or "").casefold() or needle == str(doc["_id"]).casefold():
-            found.append({"employee_id": doc.pop("_id"), **doc})
-            if len(found) == limit:
-                break
-    return found
+    """Employees whose name holds `text` (any case), or whose id it is."""
+    pattern = {"$regex": re.escape(text), "$options": "i"}  # escaped: the text is matched, never run
+    fields = {"name": 1, "department": 1, "chain": 1}
+    found = [
+        {"employee_id": doc.pop("_id"), **doc}
+        for doc in db[PREFIX + "org"].find({"name": pattern}, fields).limit(limit)
+    ]
+    exact = employee(db, text)
+    if exact is not None and all(row["employee_id"] != exact["employee_id"] for row in found):
+        found.insert(0, {name: exact.get(name) for name in ("employee_id", "name", "department", "chain")})
+    return found[:limit]
 
 
 def team_scores(db: Db, month: str, driver: str, managers: Iterable[Any]) -> dict[str, Score | None]:
