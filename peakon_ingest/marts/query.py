@@ -140,11 +140,17 @@ def segments_of(db: Db, month: str) -> list[Document]:
 
 def company(db: Db, months: Iterable[str]) -> dict[str, Score | None]:
     """Per month, every driver's figures over the first segment's values (departments: disjoint, so
-    their rows add up without counting an answer twice)."""
+    their rows add up without counting an answer twice). Each month's first segment is the one it
+    was released with."""
     found: dict[str, list[Document]] = {month: [] for month in months}
-    for row in db[PREFIX + "driver_segment"].find({"month": {"$in": list(found)}}, {"_id": 0}):
-        if len(row.get("path") or []) == 1 and row["month"] in found:
-            found[row["month"]].append(row)
+    first: dict[str, list[str]] = {}
+    for doc in db[RELEASE].find({"_id": {"$in": list(found)}}, {"segments": 1}):
+        if doc.get("segments"):
+            first.setdefault(str(doc["segments"][0]), []).append(str(doc["_id"]))
+    for segment, chosen in first.items():
+        for row in db[PREFIX + "driver_segment"].find({"month": {"$in": chosen}, "segment": segment}, {"_id": 0}):
+            if len(row.get("path") or []) == 1 and row["month"] in found:
+                found[row["month"]].append(row)
     return {month: summed(rows) for month, rows in found.items()}
 
 
