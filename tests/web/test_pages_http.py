@@ -308,3 +308,19 @@ def test_the_org_search_matches_names_in_any_case_and_ids_and_runs_no_pattern(si
     by_id = analyst.get(f"{site.url}/org/search", params={"q": str(person["_id"])}, timeout=10).json()
     assert by_id[0]["id"] == str(person["_id"])
     assert analyst.get(f"{site.url}/org/search", params={"q": ".*"}, timeout=10).json() == []
+
+
+def test_behind_an_sso_proxy_the_trusted_header_names_a_known_user(released_db: Db, mongo_uri: str) -> None:
+    site, served = serve(released_db, mongo_uri, peakon_web_trusted_header="X-Forwarded-User")
+    try:
+        runs = requests.get(f"{site.url}/runs", headers={"x-forwarded-user": "ada"}, timeout=10)
+        assert runs.status_code == 200
+        analyst = requests.get(f"{site.url}/runs", headers={"x-forwarded-user": "ana"}, timeout=10)
+        assert analyst.status_code == 403
+        stranger = requests.get(
+            f"{site.url}/", headers={"x-forwarded-user": "mallory"}, allow_redirects=False, timeout=10
+        )
+        assert stranger.status_code == 303
+        assert requests.get(f"{site.url}/", allow_redirects=False, timeout=10).status_code == 303
+    finally:
+        served.stop()
