@@ -12,7 +12,7 @@ MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 INTEROP_VENVS := .venv-interop
 
-.PHONY: venv meltano-venv interop-venvs test lint demo bench bench-simulator mutants lock container-test clean
+.PHONY: venv meltano-venv interop-venvs test lint demo web bench bench-simulator mutants lock container-test clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -53,6 +53,10 @@ lint: venv
 
 demo: venv
 	$(BIN)/python -m peakon_simulator.demo $(ARGS)
+
+# The demo, then its pages served at http://127.0.0.1:8080 with a printed user and password (Ctrl-C stops).
+web: venv
+	$(BIN)/python -m peakon_simulator.demo --serve $(ARGS)
 
 # Figures, not pass/fail: ours vs naive vs the raw limit (bench/results/latest.json).
 bench: venv

@@ -29,6 +29,7 @@ from pymongo import MongoClient
 from rich.console import Console
 from rich.table import Table
 
+from bench import web
 from bench.common import ROOT, Measurement, MongoServer, api_requests, measure, mongo, sim_control, simulator
 
 RESULTS = ROOT / "bench" / "results"
@@ -259,6 +260,7 @@ def marts_run(runs: Runs, answers: int, employees: int, result: dict[str, Any]) 
         again: dict[str, Any] = (
             MongoClient(server.uri)[db]["ingestion_runs"].find_one({"mode": "marts"}, sort=[("started_at", -1)]) or {}
         )
+        result["web"] = web.measure(server.uri, db)  # the pages over these marts (bench/web.py)
         drop(server, db)
     report = built.get("marts") or {}  # per mart a dict of figures, and read_seconds for them all
     figures = {name: f for name, f in report.items() if isinstance(f, dict) and "rows" in f}

@@ -372,6 +372,20 @@ MUTATIONS = (
         "                pass",
         ("tests/marts/test_rules.py",),
     ),
+    Mutation(
+        "web: the role check removed from /runs",
+        "peakon_ingest/web/pages.py",
+        'Route("/runs", admin(runs)),',
+        'Route("/runs", analyst(runs)),',
+        ("tests/web/test_pages_http.py", "-k", "403_on_runs"),
+    ),
+    Mutation(
+        "web: escaping turned off in the manager page",
+        "peakon_ingest/web/templates/manager.html",
+        '<th scope="row">{{ q.text }}</th>',
+        '<th scope="row">{{ q.text|safe }}</th>',
+        ("tests/web/test_pages_http.py", "-k", "markup"),
+    ),
 )
 
 

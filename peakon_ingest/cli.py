@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import logging
+import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -251,6 +252,65 @@ def daemon(
     code = run_scheduler(scheduler_command(executable, path, settings))
     if code:
         raise typer.Exit(code)
+
+
+@app.command()
+def web(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: PEAKON_WEB_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: PEAKON_WEB_PORT).")] = None,
+) -> None:
+    """Serve the released figures as pages (peakon_ingest/web/README.md)."""
+    from peakon_ingest.web.serve import serve  # noqa: PLC0415 - the web stack only where it is used
+
+    settings = settings_or_exit()
+    serve(settings, host or settings.peakon_web_host, port or settings.peakon_web_port)
+
+
+web_user = typer.Typer(help="The people who may open the pages (web_users).", no_args_is_help=True)
+app.add_typer(web_user, name="web-user")
+
+
+@web_user.command("add")
+def web_user_add(
+    name: Annotated[str, typer.Argument(help="The login name.")],
+    role: Annotated[str, typer.Option(help="analyst or admin.")] = "analyst",
+) -> None:
+    """Add a user (or set their password and role); the password is read from standard input."""
+    from peakon_ingest.web import users  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    password = sys.stdin.readline().rstrip("\r\n")
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        try:
+            users.add(db, name, role, password)
+        except users.UserError as err:
+            raise fail(str(err), EXIT_CONFIG) from None
+    typer.echo(f"{name}: {role}")
+
+
+@web_user.command("remove")
+def web_user_remove(name: Annotated[str, typer.Argument(help="The login name.")]) -> None:
+    """Remove a user (their open sessions end within 12 hours)."""
+    from peakon_ingest.web import users  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        if not users.remove(db, name):
+            raise fail(f"NAME: no user {name!r}", EXIT_FAILED)
+
+
+@web_user.command("list")
+def web_user_list() -> None:
+    """Every user and their role."""
+    from peakon_ingest.web import users  # noqa: PLC0415
+
+    settings = settings_or_exit()
+    client, db = configured(lambda: open_database(settings))
+    with client:
+        for user in users.listed(db):
+            typer.echo(f"{user.name}\t{user.role}")
 
 
 def main() -> None:

@@ -77,6 +77,12 @@ class Settings(BaseSettings):
     peakon_min_respondents: int = 5
     peakon_mart_segments: str = ",".join(DEFAULT_SEGMENTS)
     peakon_release_grace_days: int = Field(DEFAULT_GRACE_DAYS, ge=0)
+    # -- the web pages (`peakon-ingest web`, peakon_ingest/web/README.md) ---------------------------
+    peakon_web_host: str = "127.0.0.1"
+    peakon_web_port: int = Field(8080, ge=1, le=65535)
+    peakon_web_mongo_uri: SecretStr | None = None  # the pages' least-privilege user (default: MONGO_URI)
+    peakon_web_secret: SecretStr | None = None  # signs session cookies (default: random per start)
+    peakon_web_trusted_header: str | None = None  # a header an SSO proxy sets to the user's name
 
     @field_validator("mongo_uri")
     @classmethod

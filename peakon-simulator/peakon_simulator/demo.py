@@ -4,7 +4,9 @@ Starts both on free loopback ports, runs `peakon-ingest ingest`, then a week of 
 changed, removed and added; new answers) and an incremental ingest that counts it, then `runs`,
 `status`, the analytics marts (a table of rows and suppressed groups) and a CSV of the
 manager-question mart in `output/`. With `--keep`, the simulator and MongoDB then stay up, and the
-environment lines to paste into another shell are printed (try the CLI by hand); Ctrl-C stops them.
+environment lines to paste into another shell are printed (try the CLI by hand); with `--serve`, the
+pages (`peakon-ingest web`) are served over that data, with a demo user whose password it prints.
+Ctrl-C stops them.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import os
+import secrets
 import shlex
 import signal
 import subprocess
@@ -40,6 +43,8 @@ def main() -> None:
     parser.add_argument("--minutes-per-response", type=int, default=20, help="spreads the answers over months")
     parser.add_argument("--employees", type=int, default=1_000)
     parser.add_argument("--keep", action="store_true", help="keep the simulator and MongoDB running afterwards")
+    parser.add_argument("--serve", action="store_true", help="then serve the pages until Ctrl-C")
+    parser.add_argument("--port", type=int, default=8080, help="the pages' port with --serve (127.0.0.1)")
     args = parser.parse_args()
     state = SimulatorState(
         answers=args.answers, employees=args.employees, seed=1, company_id=22182, app_token=DEFAULT_APP_TOKEN
@@ -78,8 +83,39 @@ def main() -> None:
             "threshold (PEAKON_MIN_RESPONDENTS, 5 by default), none recoverable by subtraction. The first ones:"
         )
         sys.stdout.write("\n".join(lines[:4]) + "\n")
-        if args.keep:
+        url = f"http://127.0.0.1:{args.port}"
+        if args.serve:
+            serve(env, url, args.port)
+        elif args.keep:
             keep(env)
+        else:
+            console.print(
+                f"\nThe pages: [bold]make demo ARGS=--serve[/] serves them at {url} (it prints a user and password)."
+            )
+
+
+def serve(env: dict[str, str], url: str, port: int) -> None:
+    """A demo user with a fresh password, then `peakon-ingest web` until Ctrl-C."""
+    password = secrets.token_urlsafe(12)
+    with tempfile.TemporaryDirectory() as cwd:
+        subprocess.run(
+            [sys.executable, "-m", "peakon_ingest.cli", "web-user", "add", "demo", "--role", "admin"],
+            input=password + "\n",
+            text=True,
+            env=env,
+            cwd=cwd,
+            check=True,
+            capture_output=True,
+        )
+        console.rule("[bold]peakon-ingest web")
+        console.print(f"Open {url} and log in as [bold]demo[/] with the password [bold]{password}[/]; Ctrl-C stops.")
+        with contextlib.suppress(KeyboardInterrupt):
+            subprocess.run(  # noqa: S603
+                [sys.executable, "-m", "peakon_ingest.cli", "web", "--host", "127.0.0.1", "--port", str(port)],
+                env={**env, "LOG_LEVEL": "INFO"},
+                cwd=cwd,
+                check=False,
+            )
 
 
 KEPT = ("PEAKON_APP_TOKEN", "PEAKON_BASE_URL", "MONGO_URI", "MONGO_DB")

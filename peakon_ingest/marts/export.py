@@ -4,29 +4,20 @@ the sum of its released monthly rows (so it is a sum of whole atoms too)."""
 from __future__ import annotations
 
 import io
-import json
-import re
 import sys
 from typing import Any
 
 import polars as pl
 from pymongo.database import Database
 
-from peakon_ingest.marts import release
+from peakon_ingest.marts import query, release
 from peakon_ingest.marts.options import NAMES, PREFIX
 from peakon_ingest.marts.out_file import OutFile
+from peakon_ingest.marts.query import MONTH
 
 RANGED = ("manager_question", "driver_segment")  # the marts an export can sum over a month range
 
 FORMATS = ("csv", "parquet", "jsonl")
-MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
-ORDER = {
-    "org": ["employee_id"],
-    "manager_question": ["month", "manager_id", "scope", "question_id"],
-    "driver_segment": ["month", "segment", "segment_value", "driver", "sub_driver"],
-    "participation": ["month", "department"],
-    "release": ["month"],
-}
 
 
 class ExportError(ValueError):
@@ -52,9 +43,6 @@ def check(name: str, first: str | None, last: str | None, fmt: str) -> None:
         raise ExportError(f"--from/--to: only {' and '.join(RANGED)} aggregate a month range")
 
 
-KEYS = {"org": "employee_id", "release": "month"}  # what a mart's `_id` is called in an export
-
-
 def rows(db: Database[dict[str, Any]], name: str, first: str | None, last: str | None) -> pl.DataFrame:
     """The mart's rows; with `first` or `last`, each group's sum over the released months between
     (a range reaching a month not released raises `ExportError`)."""
@@ -65,13 +53,8 @@ def rows(db: Database[dict[str, Any]], name: str, first: str | None, last: str |
             raise ExportError(str(err)) from None
         found = [row for row, _ in release.ranged(db, name, *span)]
     else:
-        found = list(db[PREFIX + name].find({}, None if name in KEYS else {"_id": 0}))
-        for row in found:
-            if name in KEYS:
-                row[KEYS[name]] = row.pop("_id")
-    frame = pl.DataFrame(found, infer_schema_length=None)
-    order = [column for column in ORDER[name] if column in frame.columns]
-    return frame.sort(order, nulls_last=False) if order else frame
+        found = query.stored(db, name)
+    return query.frame(found, name)
 
 
 def encode(frame: pl.DataFrame, fmt: str) -> bytes:
@@ -80,11 +63,8 @@ def encode(frame: pl.DataFrame, fmt: str) -> bytes:
         frame.write_parquet(buffer)
     elif fmt == "jsonl":
         frame.write_ndjson(buffer)
-    else:  # CSV has no lists: a chain or a path becomes its JSON text
-        lists = [name for name, kind in frame.schema.items() if isinstance(kind, pl.List)]
-        frame.with_columns(
-            pl.col(name).map_elements(lambda v: json.dumps(list(v)), return_dtype=pl.String) for name in lists
-        ).write_csv(buffer)
+    else:
+        return query.csv(frame)
     return buffer.getvalue()
 
 

@@ -28,6 +28,7 @@ def environment_defaults() -> dict[str, str]:
         "PEAKON_PLAIN_HTTP_HOSTS": "simulator",
         "MONGO_ROOT_PASSWORD": secrets.token_urlsafe(12),
         "MONGO_INGEST_PASSWORD": secrets.token_urlsafe(12),
+        "MONGO_WEB_PASSWORD": secrets.token_urlsafe(12),  # the web pages' (their services are not tested here yet)
         "PEAKON_PER_PAGE": "500",
     }
 

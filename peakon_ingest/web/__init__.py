@@ -1,0 +1,1 @@
+"""`peakon-ingest web`: the released figures as pages (README.md beside this file)."""
