@@ -20,6 +20,7 @@ from typing_extensions import override
 
 from tap_peakon import names
 from tap_peakon.error_policy import POLICY, Action, Policy, action_for, exponential_wait, parse_retry_after
+from tap_peakon.network import NETWORK_ERRORS, failure, unreachable
 from tap_peakon.page import Page, UnparseableBodyError
 from tap_peakon.pagination import PeakonPaginator
 from tap_peakon.table_versions import VersionedStream
@@ -133,6 +134,14 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
                 if url is None:
                     return
 
+    @override
+    def build_prepared_request(self, *args: Any, **kwargs: Any) -> requests.PreparedRequest:
+        """The SDK's, without authenticating here: `_request` authenticates each try, inside the
+        retries, so a token exchange that meets an unreachable server is retried like any request."""
+        request = requests.Request(*args, **kwargs)
+        request.headers.setdefault("User-Agent", self.user_agent)
+        return self.requests_session.prepare_request(request)
+
     def page_request(self, context: Context | None, url: str | None) -> requests.PreparedRequest:
         """The request for the page at `url` (None: the first page), from the SDK's public hooks."""
         http = self.get_http_request(page=PageContext(stream_context=context, next_page_token=url))
@@ -153,7 +162,7 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
         self, request: requests.PreparedRequest, context: Context | None, read: Callable[[requests.Response], T]
     ) -> T:
         """`request` sent (budget, auth, error policy, retries) and its response read by `read`: a body
-        that does not parse is retried as a 5xx is."""
+        that does not parse, or no whole answer at all (network failures), is retried as a 5xx is."""
 
         def attempt(prepared: requests.PreparedRequest, context: Context | None) -> T:
             # Private in the SDK: its send, with the request metrics and validate_response
@@ -164,7 +173,10 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
             except UnparseableBodyError as err:
                 raise RetriableAPIError(str(err), response) from None
 
-        return self.request_decorator(attempt)(request, context)
+        try:
+            return self.request_decorator(attempt)(request, context)
+        except NETWORK_ERRORS as err:
+            raise unreachable(request.url or self.url_base, self.backoff_max_tries(), err) from err
 
     @override
     def request_decorator(self, func: Attempt[T]) -> Attempt[T]:
@@ -259,7 +271,7 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
             self.name,
             details.get("tries", 0),
             details.get("wait") or 0.0,
-            error if isinstance(error, RetriableAPIError) else type(error).__name__,
+            error if isinstance(error, RetriableAPIError) else failure(error) if error else "?",
         )
 
     # -- records -------------------------------------------------------------------------------
