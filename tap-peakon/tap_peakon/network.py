@@ -25,7 +25,9 @@ NETWORK_ERRORS = (
 
 
 class UnreachableError(RuntimeError):
-    """The API did not answer, or never whole, on any try."""
+    """The API did not answer, or never whole, on any try; `setting` is the one to check."""
+
+    setting = "base_url"
 
 
 def _causes(error: BaseException) -> Iterator[BaseException]:
@@ -67,4 +69,6 @@ def unreachable(url: str, tries: int, error: BaseException) -> UnreachableError:
     """The error after the last try: the host (never a path, query or credential) and the cause,
     naming the setting to check."""
     host = urlsplit(url).netloc.rpartition("@")[2]
-    return UnreachableError(f"unreachable after {tries} tries: {host}: {failure(error)} (check base_url)")
+    return UnreachableError(
+        f"unreachable after {tries} tries: {host}: {failure(error)} (check {UnreachableError.setting})"
+    )
