@@ -98,11 +98,18 @@ class Page:
         """The items, decoded: the record path's view of the page."""
         return decoded(self.url, self.items)
 
+    def decode(self, item: msgspec.Raw) -> Any:
+        """One of the page's items, decoded."""
+        return decode(self.url, item)
+
+
+def decode(url: str, item: msgspec.Raw) -> Any:
+    try:
+        return msgspec.json.decode(item)
+    except msgspec.DecodeError as err:
+        msg = f"could not parse an item of {url}: {err}"
+        raise UnparseableBodyError(msg) from None
+
 
 def decoded(url: str, items: Iterable[msgspec.Raw]) -> Iterator[Any]:
-    for item in items:
-        try:
-            yield msgspec.json.decode(item)
-        except msgspec.DecodeError as err:
-            msg = f"could not parse an item of {url}: {err}"
-            raise UnparseableBodyError(msg) from None
+    return (decode(url, item) for item in items)

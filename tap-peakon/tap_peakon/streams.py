@@ -12,7 +12,6 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import msgspec
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -26,7 +25,7 @@ from tap_peakon.client import PeakonStream
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
 from tap_peakon.names import ENVELOPE_FIELDS, envelope
-from tap_peakon.page import Page, UnparseableBodyError, document
+from tap_peakon.page import Page, document
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
 from tap_peakon.schema_derivation import described_by
 from tap_peakon.table_versions import VersionedStream
@@ -111,11 +110,7 @@ class AnswersExportStream(PeakonStream):
                 yield key, line(item, appended, key)
                 continue
             # A field the schema does not describe (drift), or not an object: decoded and shaped.
-            try:
-                decoded = msgspec.json.decode(item)
-            except msgspec.DecodeError as err:
-                raise UnparseableBodyError(f"could not parse an item of {page.url}: {err}") from None
-            record = self.enveloped(decoded, envelope)
+            record = self.enveloped(page.decode(item), envelope)
             if record is not None:
                 shaped = self.post_process(record) or record
                 yield shaped["_id"], encode_lines([shaped])
