@@ -32,6 +32,7 @@ from tap_peakon.private_files import write_private
 from peakon_ingest.child_exits import ChildExits
 from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
+from peakon_ingest.plugin_settings import TAP, TARGET, variable_for
 from peakon_ingest.progress import Progress
 
 log = logging.getLogger("peakon_ingest")
@@ -108,10 +109,17 @@ class PipelineResult:
     def _failure(self) -> tuple[str, str | None]:
         for name, summary, code in (("target", self.target, self.target_exit), ("tap", self.tap, self.tap_exit)):
             if summary.get("error"):
-                return str(summary["error"]), summary.get("error_type")
+                return _in_our_terms(TAP if name == "tap" else TARGET, summary), summary.get("error_type")
             if code:
                 return _ended(name, code), None
         return "the pipeline stopped without saying why", None
+
+
+def _in_our_terms(plugin: str, summary: dict[str, Any]) -> str:
+    """A child's error, naming our variable where it names its own setting to check."""
+    error, setting = str(summary["error"]), summary.get("error_setting")
+    variable = variable_for(plugin, setting) if isinstance(setting, str) else None
+    return error.replace(f"(check {setting})", f"(check {variable})") if variable else error
 
 
 def _ended(name: str, code: int | None) -> str:

@@ -56,6 +56,13 @@ TABLE: dict[str, tuple[Mapped, ...]] = {
         Mapped("MONGO_DB", "database"),
     ),
 }
+
+
+def variable_for(plugin: str, setting: str) -> str | None:
+    """Our environment variable for a plugin's setting (None when we do not map it)."""
+    return next((mapped.variable for mapped in TABLE.get(plugin, ()) if mapped.setting == setting), None)
+
+
 # What the operator passes the target for Peakon's collections (the target itself is generic).
 TARGET_EXTRAS: dict[str, Any] = {
     # What differs between two reads of the same item (the tap's envelope): never a change by itself.

@@ -10,8 +10,6 @@ from __future__ import annotations
 import gzip
 import time
 import uuid
-from collections.abc import Iterable, Iterator
-from itertools import islice
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
@@ -22,12 +20,6 @@ from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from tap_peakon.private_files import write_private
 
 ENCODER = msgspec.json.Encoder()
-
-
-def chunks(records: Iterable[dict[str, Any]], size: int) -> Iterator[list[dict[str, Any]]]:
-    iterator = iter(records)
-    while chunk := list(islice(iterator, size)):
-        yield chunk
 
 
 def local_root(config: BatchConfig) -> Path | None:

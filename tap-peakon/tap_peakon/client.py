@@ -1,11 +1,11 @@
-"""The base REST stream for Peakon: auth, paging, error policy, retries, limiter, record envelope."""
+"""The base REST stream for Peakon: auth, its page loop, error policy, retries, limiter, record envelope."""
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Generator, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping
 from functools import cached_property
-from typing import TYPE_CHECKING, Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar, TypeVar
 from urllib.parse import urlsplit
 from weakref import WeakSet
 
@@ -19,8 +19,9 @@ from singer_sdk.streams.rest import HTTPRequest, PageContext
 from typing_extensions import override
 
 from tap_peakon import names
-from tap_peakon.documents import UnparseableBodyError, document
 from tap_peakon.error_policy import POLICY, Action, Policy, action_for, exponential_wait, parse_retry_after
+from tap_peakon.network import NETWORK_ERRORS, failure, unreachable
+from tap_peakon.page import Page, UnparseableBodyError
 from tap_peakon.pagination import PeakonPaginator
 from tap_peakon.table_versions import VersionedStream
 
@@ -33,7 +34,9 @@ if TYPE_CHECKING:
     from tap_peakon.tap import TapPeakon
 
 
-RequestFunc = Callable[[requests.PreparedRequest, "Context | None"], requests.Response]
+T = TypeVar("T")
+# One attempt at a request: sent, checked and read (into a response, a Page, a count).
+Attempt = Callable[[requests.PreparedRequest, "Context | None"], T]
 
 
 class RetryAfterError(RetriableAPIError):
@@ -97,23 +100,95 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
         return super().get_batch_config(config) if self.sends_batches and plain else None
 
     @override
-    def get_new_paginator(self) -> PeakonPaginator:
-        return PeakonPaginator(self.url_base)
-
-    @override
     def get_http_request(self, *, page: PageContext[str | None]) -> HTTPRequest:
         if page.next_page_token:  # the next URL carries its own query
             return HTTPRequest(url=page.next_page_token, method="GET", headers=self.http_headers)
         return super().get_http_request(page=page)
 
-    # -- requests, retries and the error policy ------------------------------------------------
+    # -- the page loop: one Page per response, handed to paging and to the records ---------------
+    # The SDK's loop hands each response to parse_response and then to the paginator, which would
+    # each read the body again; ours reads it once into a Page and hands that on.
     @override
-    def request_decorator(self, func: RequestFunc) -> RequestFunc:
-        def limited(prepared: requests.PreparedRequest, context: Context | None) -> requests.Response:
+    def request_records(self, context: Context | None) -> Iterable[dict[str, Any]]:
+        """Every page's records: a page without any ends the stream, as in the SDK's loop."""
+        for page in self.pages(context):
+            records = self.page_records(page)
+            first = next(records, None)
+            if first is None:
+                return
+            yield first
+            yield from records
+
+    def pages(self, context: Context | None) -> Iterator[Page]:
+        """The stream's pages in order, each read once; the next is requested when this one is done."""
+        paginator = PeakonPaginator(self.url_base)
+        url: str | None = None
+        with self.get_http_request_counter() as counter:
+            counter.with_context(context)
+            while True:
+                page = self.fetch(self.page_request(context, url), context, self.read_page)
+                counter.increment()
+                self.note_page(page)
+                yield page
+                url = paginator.get_next(page)
+                if url is None:
+                    return
+
+    @override
+    def build_prepared_request(self, *args: Any, **kwargs: Any) -> requests.PreparedRequest:
+        """The SDK's, without authenticating here: `_request` authenticates each try, inside the
+        retries, so a token exchange that meets an unreachable server is retried like any request."""
+        request = requests.Request(*args, **kwargs)
+        request.headers.setdefault("User-Agent", self.user_agent)
+        return self.requests_session.prepare_request(request)
+
+    def page_request(self, context: Context | None, url: str | None) -> requests.PreparedRequest:
+        """The request for the page at `url` (None: the first page), from the SDK's public hooks."""
+        http = self.get_http_request(page=PageContext(stream_context=context, next_page_token=url))
+        return self.build_prepared_request(
+            method=http.method, url=http.url, params=http.encode_params(), headers=http.headers
+        )
+
+    def read_page(self, response: requests.Response) -> Page:
+        """The response as a Page; a refusal the error policy ignores is a page without items."""
+        fetched_at = dt.datetime.now(dt.UTC).isoformat()
+        elapsed = response.elapsed.total_seconds()
+        if self.action(response) is Action.IGNORE:
+            return Page.empty(response.url, fetched_at=fetched_at, elapsed=elapsed)
+        return Page.read(response.url, response.content, self.url_base, fetched_at=fetched_at, elapsed=elapsed)
+
+    # -- requests, retries and the error policy ------------------------------------------------
+    def fetch(
+        self, request: requests.PreparedRequest, context: Context | None, read: Callable[[requests.Response], T]
+    ) -> T:
+        """`request` sent (budget, auth, error policy, retries) and its response read by `read`: a body
+        that does not parse, or no whole answer at all (network failures), is retried as a 5xx is."""
+
+        def attempt(prepared: requests.PreparedRequest, context: Context | None) -> T:
+            # Private in the SDK: its send, with the request metrics and validate_response
+            # (tests/test_sdk_contract.py guards it).
+            response = self._request(prepared, context)
+            try:
+                return read(response)
+            except UnparseableBodyError as err:
+                raise RetriableAPIError(str(err), response) from None
+
+        try:
+            return self.request_decorator(attempt)(request, context)
+        except NETWORK_ERRORS as err:
+            raise unreachable(request.url or self.url_base, self.backoff_max_tries(), err) from err
+
+    @override
+    def request_decorator(self, func: Attempt[T]) -> Attempt[T]:
+        """The SDK's retries around an attempt (which may return what it read, not only a response);
+        every try counts against the hourly budget."""
+
+        def limited(prepared: requests.PreparedRequest, context: Context | None) -> T:
             self.peakon.before_request()
             return func(prepared, context)
 
-        return super().request_decorator(limited)
+        retried: Attempt[T] = super().request_decorator(limited)  # type: ignore[arg-type,assignment]
+        return retried
 
     def action(self, response: requests.Response) -> Action:
         return action_for(response.status_code, self.http_errors)
@@ -140,14 +215,6 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
         if action is Action.FAIL:
             msg = f"HTTP {response.status_code} from {where}"  # never the body: it may hold anything
             raise FatalAPIError(msg)
-        try:
-            self.check_body(response)
-        except UnparseableBodyError as err:
-            raise RetriableAPIError(str(err), response) from None
-
-    def check_body(self, response: requests.Response) -> None:
-        """Raise UnparseableBodyError unless the body is what `parse_response` can read (decoded once)."""
-        document(response)
 
     # Requests already retried after a re-authentication: a second 401 for one of them is fatal.
     _reauthenticated: ClassVar[WeakSet[requests.PreparedRequest]] = WeakSet()
@@ -204,30 +271,20 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
             self.name,
             details.get("tries", 0),
             details.get("wait") or 0.0,
-            error if isinstance(error, RetriableAPIError) else type(error).__name__,
+            error if isinstance(error, RetriableAPIError) else failure(error) if error else "?",
         )
 
     # -- records -------------------------------------------------------------------------------
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:  # noqa: ARG002 - a hook
         return item.get("id")
 
-    def items(self, response: requests.Response) -> list[Any]:
-        if self.action(response) is Action.IGNORE:
-            return []
-        doc = document(response)
-        data = doc.get("data") if isinstance(doc, dict) else None
-        if not isinstance(data, list):
-            msg = f"{response.url}: expected a JSON:API document with a data array"
-            raise FatalAPIError(msg)
-        return data
+    def note_page(self, page: Page) -> None:
+        number = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
+        self.logger.info("%s page %d: %d records in %.2fs", self.name, number, len(page.items), page.elapsed)
 
-    def note_page(self, response: requests.Response, records: int) -> None:
-        page = self.stats.pages_by_stream[self.name] = self.stats.pages_by_stream.get(self.name, 0) + 1
-        self.logger.info("%s page %d: %d records in %.2fs", self.name, page, records, response.elapsed.total_seconds())
-
-    def envelope(self, response: requests.Response) -> dict[str, Any]:
-        """The fields every record of this response gets: when, by which run and from where it was read."""
-        return names.envelope(dt.datetime.now(dt.UTC).isoformat(), self.peakon.run_id, self.name, response.url)
+    def envelope(self, page: Page) -> dict[str, Any]:
+        """The fields every record of this page gets: when, by which run and from where it was read."""
+        return names.envelope(page.fetched_at, self.peakon.run_id, self.name, page.url)
 
     def enveloped(self, item: Any, envelope: dict[str, Any]) -> dict[str, Any] | None:
         """The item with its envelope, or None (logged) when it is not a JSON:API resource."""
@@ -237,12 +294,10 @@ class PeakonStream(VersionedStream, RESTStream[str | None]):
         item.update(envelope)
         return item
 
-    @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        items = self.items(response)
-        self.note_page(response, len(items))
-        envelope = self.envelope(response)
-        for item in items:
+    def page_records(self, page: Page) -> Iterator[dict[str, Any]]:
+        """The record path: the page's items decoded, each with the page's envelope."""
+        envelope = self.envelope(page)
+        for item in page.decoded():
             record = self.enveloped(item, envelope)
             if record is not None:
                 yield record

@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, urlencode, urljoin, urlsplit, urlunsplit
 
-import requests
-from singer_sdk.pagination import BaseAPIPaginator
-
-from tap_peakon.documents import outline
+if TYPE_CHECKING:
+    from tap_peakon.page import Page
 
 
 class PaginationLoopError(RuntimeError):
@@ -64,8 +62,19 @@ def next_from_meta(meta: Any, request_url: str) -> str | None:
     return None
 
 
-class PeakonPaginator(BaseAPIPaginator[str | None]):
-    """Tokens are full next-page URLs.
+def next_link(links: Any, meta: Any, request_url: str, base_url: str) -> str | None:
+    """The URL a page links to as its next: `links.next` resolved, or `meta.page`'s next number
+    when there is no `links.next` at all; None when it names none."""
+    link = links.get("next") if isinstance(links, dict) else None
+    if isinstance(link, str) and link:
+        return resolve_link(link, request_url, base_url)
+    if links is None or "next" not in links:
+        return next_from_meta(meta, request_url)
+    return None
+
+
+class PeakonPaginator:
+    """Decides, from each page read (a Page, handed over by the stream's page loop), the next URL.
 
     A server that is caught up may answer with a cursor that says "nothing more yet": a next link
     to the page just read, or a page that adds no records the previous page did not have. Both end
@@ -73,36 +82,27 @@ class PeakonPaginator(BaseAPIPaginator[str | None]):
     """
 
     def __init__(self, base_url: str) -> None:
-        super().__init__(None)
         self._base_url = base_url
         self._seen: set[str] = set()
         self._previous_ids: frozenset[str] = frozenset()
 
-    def get_next(self, response: requests.Response) -> str | None:
-        current = canonical(response.url)
+    def get_next(self, page: Page) -> str | None:
+        current = canonical(page.url)
         self._seen.add(current)
-        page = outline(response)
-        ids, previous = page.ids, self._previous_ids
+        ids, previous = page.outline.ids, self._previous_ids
         self._previous_ids = ids
         if ids and ids <= previous:
             return None  # nothing new on this page: the server has nothing more yet
-        links = page.links
-        link = links.get("next") if isinstance(links, dict) else None
-        if isinstance(link, str) and link:
-            next_url: str | None = resolve_link(link, response.url, self._base_url)
-        elif links is None or "next" not in links:
-            next_url = next_from_meta(page.meta, response.url)
-        else:
-            next_url = None
+        next_url = page.next_url
         if next_url is None or canonical(next_url) == current:
             return None  # the page just read again: caught up
         if origin(next_url) != origin(self._base_url):
             msg = (
-                f"links.next of {urlsplit(response.url).path} points to another host "
+                f"links.next of {urlsplit(page.url).path} points to another host "
                 f"({urlsplit(next_url).scheme}://{urlsplit(next_url).netloc}); not followed with our credentials"
             )
             raise ForeignLinkError(msg)
         if canonical(next_url) in self._seen:
-            msg = f"pagination loop: links.next of {response.url} points back to {next_url}, already fetched"
+            msg = f"pagination loop: links.next of {page.url} points back to {next_url}, already fetched"
             raise PaginationLoopError(msg)
         return next_url

@@ -5,7 +5,8 @@ This file is the tap's contract with whatever runs it (the operator reads it ins
 `pages_by_stream`, `ignored` (per stream, requests answered with a status the stream's error policy
 ignores), `skipped_drivers`, `expected` (what the API counts, e.g. employees), `answers_reached`
 (the largest answerId exported), `schema_drift` (per stream, fields its schema does not describe,
-with how many records had them), and `error` with `error_type` (both null on success).
+with how many records had them), and `error` with `error_type` (both null on success) and
+`error_setting` (the setting the error asks to check, e.g. `base_url`, else null).
 """
 
 from __future__ import annotations
@@ -60,6 +61,7 @@ class RunStats:
             "schema_drift": {stream: dict(fields) for stream, fields in self.schema_drift.items()},
             "error": None if error is None else str(error) or type(error).__name__,
             "error_type": None if error is None else type(error).__name__,
+            "error_setting": getattr(error, "setting", None),
         }
 
     def write(self, path: str | Path, error: BaseException | None = None) -> None:

@@ -5,15 +5,13 @@ from __future__ import annotations
 import copy
 import csv
 import datetime as dt
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from functools import cached_property
 from http import HTTPStatus
 from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
-import msgspec
-import requests
 from singer_sdk.exceptions import FatalAPIError
 from singer_sdk.helpers._batch import BaseBatchFileEncoding, BatchConfig
 from singer_sdk.helpers.conform import TypeConformanceLevel
@@ -21,13 +19,13 @@ from singer_sdk.schema.source import SchemaDirectory, StreamSchema
 from singer_sdk.singerlib.catalog import REPLICATION_FULL_TABLE
 from typing_extensions import override
 
-from tap_peakon.batches import chunks, encode_lines, wait_for_room, write_batch
+from tap_peakon.batches import encode_lines, wait_for_room, write_batch
 from tap_peakon.catalog_rules import TENANT_DEFINED
 from tap_peakon.client import PeakonStream
-from tap_peakon.documents import Outline, UnparseableBodyError, document, items_as_bytes, keep_outline
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
 from tap_peakon.names import ENVELOPE_FIELDS, envelope
+from tap_peakon.page import Page, document
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
 from tap_peakon.schema_derivation import described_by
 from tap_peakon.table_versions import VersionedStream
@@ -46,9 +44,6 @@ def is_bookmark(key: Any) -> bool:
     """Whether an answer's key can be a bookmark: an integer (answer ids are)."""
     return isinstance(key, int) and not isinstance(key, bool)
 
-
-# In page-file mode a record is its key and its line: {"_id": key, LINE: JSONL bytes}.
-LINE = "line"
 
 # The largest `per_page` Peakon accepts for /employees: a run reads them in as few requests as it can.
 EMPLOYEES_PER_PAGE = 10_000
@@ -93,60 +88,45 @@ class AnswersExportStream(PeakonStream):
         return key
 
     # -- page files: lines made from the page's bytes (page_lines) -------------------------------
-    # Set while get_batches runs and no privacy rule touches answers: records are then LINE records.
-    writing_lines = False
-
     @cached_property
     def item_lines(self) -> ItemLines:
         top, attributes = self.described
         wire = top - {*ENVELOPE_FIELDS, *self.primary_keys}  # an item sent with any of these is decoded
         return ItemLines(wire, attributes, ANSWER_KEY_FIELD)
 
-    @override
-    def check_body(self, response: requests.Response) -> None:
-        if self.writing_lines:
-            items_as_bytes(response)
-        else:
-            super().check_body(response)
-
-    @override
-    def parse_response(self, response: requests.Response) -> Iterable[dict[str, Any]]:
-        page = items_as_bytes(response) if self.writing_lines and self.action(response) is not Action.IGNORE else None
-        if page is None:  # records, or not a page of items (the decoded path says why)
-            records = super().parse_response(response)
-            yield from (self.line_record(row) for row in records) if self.writing_lines else records
-            return
-        self.note_page(response, len(page.data))
-        envelope = self.envelope(response)
+    def page_lines(self, page: Page) -> Iterator[tuple[Any, bytes]]:
+        """The page-file path: each record of the page as (its key, its JSONL line), the line made
+        from the item's bytes where its fields are all described, else decoded, shaped and encoded."""
+        envelope = self.envelope(page)
         appended = envelope_bytes(envelope)
-        ids: list[Any] = []  # for paging, which then needs no pass of its own
         furthest = 0
-        for item in page.data:
+        for item in page.items:
             parts = self.item_lines.key_parts(item)
             if parts is not None:
                 answer_id, item_id = parts
                 key = answer_id if type(answer_id) is int else answer_key_of(answer_id, item_id)
                 if type(key) is int and key > furthest:  # is_bookmark, inline: once per answer
                     furthest = key
-                ids.append(item_id)
-                yield {"_id": key, LINE: line(item, appended, key)}
+                yield key, line(item, appended, key)
                 continue
             # A field the schema does not describe (drift), or not an object: decoded and shaped.
-            try:
-                decoded = msgspec.json.decode(item)
-            except msgspec.DecodeError as err:
-                raise UnparseableBodyError(f"could not parse an item of {response.url}: {err}") from None
-            record = self.enveloped(decoded, envelope)
+            record = self.enveloped(page.decode(item), envelope)
             if record is not None:
-                ids.append(record.get("id"))
-                yield self.line_record(record)
+                shaped = self.post_process(record) or record
+                yield shaped["_id"], encode_lines([shaped])
         self.reached(furthest)
-        keep_outline(response, Outline.of(ids, page.links, page.meta))
 
-    def line_record(self, row: dict[str, Any]) -> dict[str, Any]:
-        """A decoded record shaped (post_process) and encoded as its page-file line."""
-        shaped = self.post_process(row) or row
-        return {"_id": shaped["_id"], LINE: encode_lines([shaped])}
+    def page_file(self, page: Page) -> tuple[list[Any], bytes]:
+        """The page's records as page-file lines: their keys, and the file's bytes. From the page's
+        bytes (page_lines) unless a privacy rule touches answers: then the record path's, shaped."""
+        if self.peakon.privacy.touches(self.name):
+            rows = [self.post_process(row) or row for row in self.page_records(page)]
+            return [row["_id"] for row in rows], encode_lines(rows)
+        keys, lines = [], []
+        for key, text in self.page_lines(page):
+            keys.append(key)
+            lines.append(text)
+        return keys, b"".join(lines)
 
     # Private in the SDK, which compares every record's key with the bookmark; a record keyed by an
     # object or a list (a broken server's) would crash that comparison and stall every later run. It
@@ -162,20 +142,18 @@ class AnswersExportStream(PeakonStream):
     def get_batches(
         self, batch_config: BatchConfig, context: Context | None = None
     ) -> Iterable[tuple[BaseBatchFileEncoding, list[str]]]:
-        """One file per page of answers; the bookmark moves to the page's last answer as it is sent."""
+        """One file per page of answers; the bookmark moves to the page's last answer as it is sent.
+        A page without records ends the stream, as on the record path."""
         state = self.get_context_state(context)
         max_pending = int(self.config.get("batch_max_pending_files") or 0)
-        self.writing_lines = not self.peakon.privacy.touches(self.name)
-        for page in chunks(self.get_records(context), int(self.config["per_page"])):
-            if self.writing_lines:
-                rows, payload = page, b"".join(row[LINE] for row in page)
-            else:
-                rows = [self.post_process(row, context) or row for row in page]
-                payload = encode_lines(rows)
+        for page in self.pages(context):
+            keys, payload = self.page_file(page)
+            if not keys:
+                return
             wait_for_room(batch_config, self.name, max_pending)
             yield write_batch(batch_config, self.name, payload)
             # The page's last usable key: a record keyed by anything else moves no bookmark.
-            last = next((row["_id"] for row in reversed(rows) if is_bookmark(row["_id"])), None)
+            last = next((key for key in reversed(keys) if is_bookmark(key)), None)
             if last is not None:
                 state["replication_key"] = self.replication_key
                 state["replication_key_value"] = last
@@ -203,8 +181,8 @@ class EmployeesStream(PeakonStream):
             params={"per_page": TENANT_SAMPLE},
             headers=self.http_headers,
         )
-        page = self.items(self.request_decorator(self.send)(request, None))
-        items = [item for item in page if isinstance(item, dict)]
+        page = self.fetch(request, None, self.read_page)
+        items = [item for item in page.decoded() if isinstance(item, dict)]
         schema = copy.deepcopy(dict(self.schema))
         for group in TENANT_DEFINED:
             described = schema["properties"][group]["properties"]
@@ -226,21 +204,12 @@ class EmployeesStream(PeakonStream):
         request = self.build_prepared_request(method="GET", url=f"{self.url_base}/employees/count",
                                               headers=self.http_headers)  # fmt: skip
         try:
-            response = self.request_decorator(self.send)(request, None)
+            reply = self.fetch(request, None, lambda response: document(response.url, response.content))
         except FatalAPIError as err:  # a tenant without the endpoint: no check, not a failed run
             self.logger.warning("employees: no count from Peakon (%s); completeness not checked", err)
             return None
-        reply = document(response)
         count = reply.get("count") if isinstance(reply, dict) else None
         return count if isinstance(count, int) else None
-
-    def send(self, request: requests.PreparedRequest, context: Context | None) -> requests.Response:  # noqa: ARG002
-        """One request through the stream's session, auth and error policy (retries come from the decorator)."""
-        response = self.requests_session.send(
-            self.authenticator(request), timeout=self.timeout, allow_redirects=self.allow_redirects
-        )
-        self.validate_response(response)
-        return response
 
     @override
     def record_key(self, item: dict[str, Any], context: Context | None) -> Any:

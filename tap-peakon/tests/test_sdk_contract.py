@@ -9,7 +9,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 
-from singer_sdk import Stream, Tap
+from singer_sdk import RESTStream, Stream, Tap
 from singer_sdk.helpers import _batch
 from singer_sdk.plugin_base import PluginBase
 from singer_sdk.schema.source import StreamSchema
@@ -40,6 +40,14 @@ def test_the_bookmark_moves_through_the_hook_answers_override() -> None:
     # What our override calls instead of the SDK's (which moves no bookmark in a FULL_TABLE read).
     assert "self.state_manager.increment_state(" in inspect.getsource(Stream._increment_stream_state)
     assert parameters(StreamStateManager.increment_state) == ["self", "latest_record", "context", "replication_key"]
+
+
+def test_the_page_loop_sends_through_the_sdk_s_request_path() -> None:
+    """PeakonStream.fetch sends each attempt with `_request`: auth, the request metrics, validate_response."""
+    assert parameters(RESTStream._request) == ["self", "prepared_request", "context"]
+    source = inspect.getsource(RESTStream._request)
+    assert "self.authenticator(prepared_request)" in source
+    assert "self.validate_response(response)" in source
 
 
 def test_batch_config_has_the_fields_the_batch_writer_reads() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import email.utils
 import json
 
@@ -10,9 +9,9 @@ import pytest
 import requests
 import requests_mock
 from tap_peakon.auth import AuthenticationError, exchange_token, extract_token
-from tap_peakon.documents import Outline, outline
 from tap_peakon.error_policy import Action, action_for, exponential_wait, parse_retry_after
 from tap_peakon.keys import answer_key, score_key, stable_hash
+from tap_peakon.page import Outline, Page
 from tap_peakon.pagination import PaginationLoopError, PeakonPaginator, resolve_link
 from tap_peakon.rate_limit import HourlyLimiter
 from tap_peakon.streams import AnswersExportStream, ScoresByDriverStream, ScoresContextsStream
@@ -154,12 +153,9 @@ def test_limiter_waits_for_the_oldest_request_to_leave_the_hour() -> None:
 
 
 # -- paging --------------------------------------------------------------------------------------
-def page(url: str, ids: list[int], next_link: str | None) -> requests.Response:
-    response = requests.Response()
-    response.url = url
-    response.status_code = 200
-    response._content = json.dumps({"data": [{"id": str(i)} for i in ids], "links": {"next": next_link}}).encode()
-    return response
+def page(url: str, ids: list[int], next_link: str | None) -> Page:
+    body = json.dumps({"data": [{"id": str(i)} for i in ids], "links": {"next": next_link}}).encode()
+    return Page.read(url, body, BASE, fetched_at="2026-12-01T00:00:00+00:00", elapsed=1.0)
 
 
 def test_paging_ends_on_a_page_with_nothing_new_or_a_link_to_itself() -> None:
@@ -178,19 +174,15 @@ def test_paging_fails_on_a_link_back_to_an_earlier_page() -> None:
         paginator.get_next(page(second, [2], first))
 
 
-def test_the_outline_kept_by_the_page_file_pass_is_the_one_paging_reads_itself() -> None:
-    """Page files: the answers' pass over a page keeps its outline for paging (ids, links, meta),
-    which must be what paging would have read: described items, drifted ones, no object, no id."""
+def test_the_outline_paging_reads_is_the_page_s_whatever_path_writes_its_file() -> None:
+    """Page files: the answers' pass over a page and paging read one Page, whose outline (ids,
+    links, meta) is the page's own: described items, drifted ones, no object, no id."""
     tap = TapPeakon(config={"app_token": "token", "base_url": BASE, "company_id": 1}, setup_mapper=True)
     answers = tap.streams["answers_export"]
     assert isinstance(answers, AnswersExportStream)
-    answers.writing_lines = True
     items = [{"id": "1", "attributes": {"answerId": 1}}, {"id": 2, "surprise": True}, 7, {"type": "x"}, {"id": 3}]
     body = {"data": items, "links": {"next": f"{BASE}/answers/export?continuation=3"}, "meta": {"page": {"number": 1}}}
-    read, kept = (page(f"{BASE}/answers/export", [], None) for _ in range(2))
-    for response in (read, kept):
-        response._content = json.dumps(body).encode()
-        response.elapsed = dt.timedelta(seconds=1)
-    lines = list(answers.parse_response(kept))
-    assert [line["_id"] for line in lines] == [1, 2, None, 3]
-    assert outline(kept) == outline(read) == Outline(frozenset({"1", "2", "3"}), body["links"], body["meta"])
+    read = Page.read(f"{BASE}/answers/export", json.dumps(body).encode(), BASE, fetched_at="t", elapsed=1.0)
+    keys, _ = answers.page_file(read)
+    assert keys == [1, 2, None, 3]
+    assert read.outline == Outline(frozenset({"1", "2", "3"}), body["links"], body["meta"])

@@ -130,6 +130,22 @@ def test_failed_run_is_recorded_with_its_error(
     )
 
 
+def test_an_unreachable_api_is_retried_then_named_by_our_variable(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
+) -> None:
+    gone = make_simulator()
+    env = cli_env(gone, mongo_uri, mongo_db.name, PEAKON_MAX_RETRIES="1", PEAKON_BACKOFF_BASE_SECONDS="0.01")
+    gone.stop()
+    done = run_cli(["ingest", "--streams", "drivers"], env, tmp_path)
+    assert done.returncode == 1
+    (run,) = runs(mongo_db)
+    host = gone.root.removeprefix("http://")
+    error = f"unreachable after 2 tries: {host}: connection refused (check PEAKON_BASE_URL)"
+    assert run["error"] == error
+    assert run["retries"] == 1
+    assert done.stderr.strip().splitlines()[-1] == f"peakon-ingest: error: run failed: {error}"
+
+
 def test_stored_bearer_token_is_reused_and_replaced_after_401(
     tmp_path: Path, simulator: SimulatorThread, mongo_uri: str, mongo_db: Db
 ) -> None:
