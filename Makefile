@@ -72,7 +72,7 @@ container-test: venv
 
 # The image's dependencies, pinned with hashes (installed with --require-hashes); after changing any.
 lock: venv
-	$(BIN)/python -m peakon_ingest.lockfile > deploy/requirements.in
+	$(BIN)/python -m peakon_ingest.devtools.requirements > deploy/requirements.in
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --output-file deploy/requirements.lock deploy/requirements.in
 

@@ -143,7 +143,7 @@ MUTATIONS = (
     ),
     Mutation(
         "bearer token stored in clear",
-        "peakon_ingest/tokens.py",
+        "peakon_ingest/run/tokens.py",
         'document = {"_id": key, FIELD: encrypted, "obtained_at": dt.datetime.now(dt.UTC)}',
         'document = {"_id": key, FIELD: token, "obtained_at": dt.datetime.now(dt.UTC)}',
         ("tests/cli/test_ingest.py", "-k", "useless"),
@@ -255,14 +255,14 @@ MUTATIONS = (
     ),
     Mutation(
         "run lock always taken over",
-        "peakon_ingest/lock.py",
+        "peakon_ingest/run/run_lock.py",
         'expired = float(held.get("expires_at") or 0) < time.time() or holder_is_gone(held)',
         "expired = True",
         ("tests/reliability/test_faults.py", "-k", "two_ingests"),
     ),
     Mutation(
         "run lock: /proc trusted across pid namespaces (containers on host networking)",
-        "peakon_ingest/lock.py",
+        "peakon_ingest/run/run_lock.py",
         'if held.get("host") != socket.gethostname() or here is None or held.get("pid_namespace") != here:',
         'if held.get("host") != socket.gethostname():',
         ("tests/cli/test_ingest.py", "-k", "namespace"),

@@ -3,7 +3,7 @@
 Each plugin setting is defined once, in its plugin (type, default, bounds, description: see
 `tap-peakon --about`). The operator only maps a variable onto it, turns the variable's text into the
 setting's JSON type, and checks it against the plugin's own schema, so a bad value is one line
-naming the variable. `meltano.yml` is generated from this table (`python -m peakon_ingest.meltano_project`).
+naming the variable. `meltano.yml` is generated from this table (`python -m peakon_ingest.devtools.meltano_project`).
 """
 
 from __future__ import annotations

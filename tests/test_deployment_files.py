@@ -12,7 +12,7 @@ import jsonschema
 import yaml
 from peakon_simulator.testing import shared_file
 
-from peakon_ingest.lockfile import RUNTIME
+from peakon_ingest.devtools.requirements import RUNTIME
 from peakon_ingest.plugin_settings import TABLE, default
 from peakon_ingest.settings import Settings
 
@@ -120,7 +120,7 @@ def pins(lock: str) -> dict[str, tuple[str, list[str]]]:
 def test_the_image_installs_every_dependency_pinned_and_hashed() -> None:
     from packaging.requirements import Requirement  # noqa: PLC0415 - only this test reads lock files
 
-    from peakon_ingest.lockfile import render  # noqa: PLC0415
+    from peakon_ingest.devtools.requirements import render  # noqa: PLC0415
 
     assert (ROOT / "deploy" / "requirements.in").read_text() == render(), "stale: run `make lock`"
     locked = pins((ROOT / "deploy" / "requirements.lock").read_text())

@@ -12,7 +12,7 @@ from typing import Any
 
 from tap_peakon.keys import as_int_or_self
 
-from peakon_ingest.runs import aware
+from peakon_ingest.run.runs import aware
 
 Key = int | str
 HIRE_DATE = "employmentStart"  # the attribute Peakon keeps an employee's hire date in

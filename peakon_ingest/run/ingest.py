@@ -17,14 +17,14 @@ from tap_peakon.names import STREAM_NAMES
 from target_mongo_upsert.connection import MongoUnavailableError, connect
 from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
 
-from peakon_ingest import alerts, completeness
-from peakon_ingest.lock import IngestLock
 from peakon_ingest.marts.options import MartsConfigError
-from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
-from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
+from peakon_ingest.run import alerts, completeness
+from peakon_ingest.run.pipeline import Pipeline, PipelineResult, remove_leftovers
+from peakon_ingest.run.run_lock import IngestLock
+from peakon_ingest.run.runs import abandon_stale_runs, finish_run, start_run
+from peakon_ingest.run.tokens import store_token, stored_token
 from peakon_ingest.settings import ConfigError, Settings
-from peakon_ingest.tokens import store_token, stored_token
 
 log = logging.getLogger("peakon_ingest")
 

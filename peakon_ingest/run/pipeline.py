@@ -28,9 +28,9 @@ from typing import IO, Any
 import msgspec
 from tap_peakon.private_files import write_private
 
-from peakon_ingest.child_exits import ChildExits
-from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
+from peakon_ingest.run.child_exits import ChildExits
+from peakon_ingest.run.run_lock import runs_peakon_ingest
 
 log = logging.getLogger("peakon_ingest")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
