@@ -16,8 +16,9 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft7Validator
-from tap_peakon.config_checks import base_url_problem, redact_fields_problem
-from tap_peakon.names import ENVELOPE_FIELDS
+from tap_peakon import contract as tap_contract
+from tap_peakon.contract import ENVELOPE_FIELDS, base_url_problem, redact_fields_problem
+from target_mongo_upsert import contract as target_contract
 
 
 @dataclass(frozen=True)
@@ -99,10 +100,7 @@ def plugin_schema(plugin: str) -> dict[str, Any]:
 
 def render_schemas() -> str:
     """SCHEMAS_FILE's content, from the plugins' config schemas (a test checks the committed copy)."""
-    from tap_peakon.tap import TapPeakon  # noqa: PLC0415
-    from target_mongo_upsert.target import TargetMongoUpsert  # noqa: PLC0415
-
-    schemas = {TAP: TapPeakon.config_jsonschema, TARGET: TargetMongoUpsert.config_jsonschema}
+    schemas = {TAP: tap_contract.config_schema(), TARGET: target_contract.config_schema()}
     copies = {plugin: {m.setting: schemas[plugin]["properties"][m.setting] for m in TABLE[plugin]} for plugin in TABLE}
     return json.dumps(copies, indent=2, sort_keys=True) + "\n"
 

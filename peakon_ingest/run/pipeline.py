@@ -23,10 +23,11 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import msgspec
-from tap_peakon.private_files import write_private
+from tap_peakon.contract import TapSummary, write_private
+from target_mongo_upsert.contract import TargetSummary
 
 from peakon_ingest.logs import child_log_config, forward
 from peakon_ingest.run.child_exits import ChildExits
@@ -41,18 +42,30 @@ MAX_PENDING_BATCH_FILES = 3
 SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAKON_BEARER_TOKEN")
 
 
+Summary = TypeVar("Summary", TapSummary, TargetSummary)
+
+
+class SummaryError(ValueError):
+    """A child wrote a summary its contract does not describe (a plugin of another version)."""
+
+
 class _Envelope(msgspec.Struct):
     type: str
     stream: str | None = None
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    """A child's summary file (its contract with us), or {} when it ended before writing one."""
+def read_summary(path: Path, kind: type[Summary]) -> Summary | None:
+    """A child's summary file as its contract types it, or None when it ended before writing one. A
+    file of another shape (a key renamed, a type changed) is an error, never a summary of Nones."""
     try:
-        summary = msgspec.json.decode(path.read_bytes())
+        data = path.read_bytes()
+        msgspec.json.decode(data)
     except (OSError, msgspec.DecodeError):
-        return {}
-    return summary if isinstance(summary, dict) else {}
+        return None
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as err:
+        raise SummaryError(f"{path.name} breaks its plugin's contract: {err}") from err
 
 
 @dataclass
@@ -60,8 +73,8 @@ class PipelineResult:
     tap_exit: int | None = None
     target_exit: int | None = None
     interrupted: bool = False
-    tap: dict[str, Any] = field(default_factory=dict)  # the tap's summary file
-    target: dict[str, Any] = field(default_factory=dict)  # the target's summary file
+    tap: TapSummary | None = None  # the tap's summary file
+    target: TargetSummary | None = None  # the target's summary file
     records: Counter[str] = field(default_factory=Counter)
     new_bearer_token: str | None = None
 
@@ -85,9 +98,13 @@ class PipelineResult:
         return None if self.ok or self.interrupted else self._failure()[1]
 
     def _failure(self) -> tuple[str, str | None]:
-        for name, summary, code in (("target", self.target, self.target_exit), ("tap", self.tap, self.tap_exit)):
-            if summary.get("error"):
-                return str(summary["error"]), summary.get("error_type")
+        summaries: tuple[tuple[str, TapSummary | TargetSummary | None, int | None], ...] = (
+            ("target", self.target, self.target_exit),
+            ("tap", self.tap, self.tap_exit),
+        )
+        for name, summary, code in summaries:
+            if summary and summary["error"]:
+                return summary["error"], summary["error_type"]
             if code:
                 return _ended(name, code), None
         return "the pipeline stopped without saying why", None
@@ -229,8 +246,8 @@ class Pipeline:
         self._wait(tap, target, result)
         for reader in readers:
             reader.join(timeout=30)
-        result.tap = read_summary(work / "tap.out.json")
-        result.target = read_summary(work / "target.out.json")
+        result.tap = read_summary(work / "tap.out.json", TapSummary)
+        result.target = read_summary(work / "target.out.json", TargetSummary)
         token_file = work / "bearer-token"
         if token_file.exists():
             result.new_bearer_token = token_file.read_text(encoding="utf-8").strip() or None

@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sys
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
-import msgspec
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, InvalidInputLine
@@ -20,6 +18,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from typing_extensions import override
 
+from target_mongo_upsert import contract
 from target_mongo_upsert.collector import set_for_bulk_records
 from target_mongo_upsert.commits import CommitQueue
 from target_mongo_upsert.connection import MongoUnavailableError, connect
@@ -194,9 +193,7 @@ class TargetMongoUpsert(Target):
         null on success."""
         path = getattr(self, "_config", {}).get("summary_path")
         if path:
-            text = None if error is None else str(error) or type(error).__name__
-            kind = None if error is None else type(error).__name__
-            Path(path).write_bytes(msgspec.json.encode({"error": text, "error_type": kind}))
+            contract.write_summary(path, error)
 
     def _setup(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
