@@ -4,8 +4,8 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := pyproject.toml tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml peakon-simulator/pyproject.toml
-# Each package's tests run in a pytest process of their own (each has a `tests` package).
-SUITES ?= peakon-simulator/tests tap-peakon/tests target-mongo-upsert/tests tests
+# Each package's tests run in a pytest process of their own (each is a package of its own name).
+SUITES ?= peakon-simulator/peakon_simulator_tests tap-peakon/tap_peakon_tests target-mongo-upsert/target_mongo_upsert_tests tests
 ARGS ?=
 
 MELTANO_VENV := .venv-meltano
@@ -46,9 +46,9 @@ lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy peakon_ingest tests bench mutants
-	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tests
-	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert tests
-	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator tests
+	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tap_peakon_tests
+	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert target_mongo_upsert_tests
+	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator peakon_simulator_tests
 	$(BIN)/hadolint Dockerfile
 
 demo: venv

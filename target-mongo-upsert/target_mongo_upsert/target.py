@@ -198,7 +198,7 @@ class TargetMongoUpsert(Target):
     def _setup(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # The SDK's age check is in minutes; its class constant is the only setting of it (guarded by
-        # tests/test_sdk_contract.py).
+        # target_mongo_upsert_tests/test_sdk_contract.py).
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
         self.commits = CommitQueue(writers=int(self.config.get("parallel_writes", 2)))
         self.versions = TableVersions()
@@ -220,7 +220,7 @@ class TargetMongoUpsert(Target):
         return MongoWriter(database, retries=int(self.config.get("write_retries", 5)))
 
     # The SDK's STATE handling is private, with no public hook between "state received" and "state
-    # written": these two overrides are how a state waits for its data (tests/test_sdk_contract.py).
+    # written": these two overrides are how a state waits for its data (target_mongo_upsert_tests/test_sdk_contract.py).
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
         """Every STATE flushes all pending batches first; only then is the state saved and emitted."""
@@ -230,7 +230,7 @@ class TargetMongoUpsert(Target):
         self.drain_all()  # queues the state (see below) behind every batch before it
 
     # Private in the SDK, with no public hook that sees a RECORD's `version` short of adding every
-    # `_sdc_*` metadata field to every record (tests/test_sdk_contract.py guards it).
+    # `_sdc_*` metadata field to every record (target_mongo_upsert_tests/test_sdk_contract.py guards it).
     @override
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         """The record's table version goes to its sink beside the record (it is no content)."""
@@ -238,7 +238,7 @@ class TargetMongoUpsert(Target):
         super()._process_record_message(message_dict)
 
     # Private in the SDK, whose handler needs `_sdc_*` metadata columns this target does not use
-    # (tests/test_sdk_contract.py guards the hook). The semantics: versions.py.
+    # (target_mongo_upsert_tests/test_sdk_contract.py guards the hook). The semantics: versions.py.
     @override
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
         stream, version = message_dict.get("stream"), version_of(message_dict)

@@ -53,5 +53,5 @@ TestTapPeakonFlattened = pytest.mark.filterwarnings("ignore:Fields in transforme
 
 def test_the_committed_flattened_catalog_is_what_discovery_prints() -> None:
     assert discovered_catalog(FLATTENED) == json.loads(CATALOG_FILE.read_text()), (
-        "stale: write discovered_catalog(FLATTENED) to tests/data/flattened_catalog.json (indent=1)"
+        "stale: write discovered_catalog(FLATTENED) to tap_peakon_tests/data/flattened_catalog.json (indent=1)"
     )
