@@ -345,6 +345,20 @@ MUTATIONS = (
         "                pass",
         ("tests/marts/test_rules.py",),
     ),
+    Mutation(
+        "the operator reaches past a plugin's contract",
+        "peakon_ingest/marts/people.py",
+        "from tap_peakon.contract import as_int_or_self",
+        "from tap_peakon.keys import as_int_or_self",
+        ("tests/test_layering.py",),
+    ),
+    Mutation(
+        "a child's summary read untyped (a misspelt key read as nothing)",
+        "peakon_ingest/run/pipeline.py",
+        "return msgspec.json.decode(data, type=kind)",
+        "return msgspec.json.decode(data)  # type: ignore[no-any-return]",
+        ("tests/test_plugin_contracts.py",),
+    ),
 )
 
 
