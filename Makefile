@@ -4,8 +4,10 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PACKAGES := pyproject.toml tap-peakon/pyproject.toml target-mongo-upsert/pyproject.toml peakon-simulator/pyproject.toml
-# Each package's tests run in a pytest process of their own (each has a `tests` package).
-SUITES ?= peakon-simulator/tests tap-peakon/tests target-mongo-upsert/tests tests
+# The suites `make test` runs, each in a pytest process of its own (`pytest` at the root runs them all
+# in one); the tiers in order, each timed (the root conftest.py says which file is in which).
+SUITES ?= peakon-simulator/peakon_simulator_tests tap-peakon/tap_peakon_tests target-mongo-upsert/target_mongo_upsert_tests tests
+TIERS ?= unit integration system
 ARGS ?=
 
 MELTANO_VENV := .venv-meltano
@@ -36,19 +38,24 @@ meltano-venv: $(MELTANO_STAMP)
 interop-venvs: venv
 	INTEROP_VENVS=$(abspath $(INTEROP_VENVS)) $(BIN)/python -m tests.interop.plugins
 
+# A suite with no test in a tier (pytest's exit code 5) is not a failure.
 test: venv meltano-venv interop-venvs
-	set -e; for suite in $(SUITES); do \
-	  MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano INTEROP_VENVS=$(abspath $(INTEROP_VENVS)) \
-	    $(BIN)/python -m pytest $$suite $(ARGS); \
+	set -e; for tier in $(TIERS); do \
+	  start=$$(date +%s); \
+	  for suite in $(SUITES); do \
+	    MELTANO_BIN=$(abspath $(MELTANO_VENV))/bin/meltano INTEROP_VENVS=$(abspath $(INTEROP_VENVS)) \
+	      $(BIN)/python -m pytest -m $$tier $$suite $(ARGS) || [ $$? -eq 5 ]; \
+	  done; \
+	  echo "== $$tier tier: passed in $$(( $$(date +%s) - start )) s"; \
 	done
 
 lint: venv
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/mypy peakon_ingest tests bench mutants
-	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tests
-	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert tests
-	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator tests
+	$(BIN)/mypy conftest.py peakon_ingest tests bench mutants
+	cd tap-peakon && ../$(BIN)/mypy --config-file ../pyproject.toml tap_peakon tap_peakon_tests
+	cd target-mongo-upsert && ../$(BIN)/mypy --config-file ../pyproject.toml target_mongo_upsert target_mongo_upsert_tests
+	cd peakon-simulator && ../$(BIN)/mypy --config-file ../pyproject.toml peakon_simulator peakon_simulator_tests
 	$(BIN)/hadolint Dockerfile
 
 demo: venv
@@ -76,7 +83,7 @@ container-test: venv
 
 # The image's dependencies, pinned with hashes (installed with --require-hashes); after changing any.
 lock: venv
-	$(BIN)/python -m peakon_ingest.lockfile > deploy/requirements.in
+	$(BIN)/python -m peakon_ingest.devtools.requirements > deploy/requirements.in
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --output-file deploy/requirements.lock deploy/requirements.in
 

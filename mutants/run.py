@@ -41,7 +41,7 @@ MUTATIONS = (
         "tap-peakon/tap_peakon/pagination.py",
         'return base_url.rstrip("/") + "/" + link',
         "return urljoin(request_url, link)",
-        ("tap-peakon/tests/test_streams_live.py", "-k", "next_link_form"),
+        ("tap-peakon/tap_peakon_tests/test_streams_live.py", "-k", "next_link_form"),
     ),
     Mutation(
         "429 made fatal",
@@ -69,14 +69,14 @@ MUTATIONS = (
         "tap-peakon/tap_peakon/pagination.py",
         "if next_url is None or canonical(next_url) == current:",
         "if next_url is None:",
-        ("tap-peakon/tests/test_streams_live.py", "-k", "nothing_more"),
+        ("tap-peakon/tap_peakon_tests/test_streams_live.py", "-k", "nothing_more"),
     ),
     Mutation(
         "driver scores: 422 fails instead of being skipped",
         "tap-peakon/tap_peakon/streams.py",
         "HTTPStatus.UNPROCESSABLE_ENTITY: Action.IGNORE",
         "HTTPStatus.UNPROCESSABLE_ENTITY: Action.FAIL",
-        ("tap-peakon/tests/test_streams_live.py", "-k", "every_stream"),
+        ("tap-peakon/tap_peakon_tests/test_streams_live.py", "-k", "every_stream"),
     ),
     Mutation(
         "401 not re-authenticated",
@@ -97,7 +97,7 @@ MUTATIONS = (
         "tap-peakon/tap_peakon/streams.py",
         'state["replication_key_value"] = last',
         'state["replication_key_value"] = last + 1_000',
-        ("tap-peakon/tests/test_streams_live.py", "-k", "batch_mode_writes"),
+        ("tap-peakon/tap_peakon_tests/test_streams_live.py", "-k", "batch_mode_writes"),
     ),
     Mutation(
         "employees read in small pages",
@@ -111,14 +111,14 @@ MUTATIONS = (
         "tap-peakon/tap_peakon/client.py",
         "return self.peakon.privacy.apply(self.name, self.shape(row, context))",
         "return self.shape(row, context)",
-        ("tap-peakon/tests/test_redaction.py",),
+        ("tap-peakon/tap_peakon_tests/test_redaction.py",),
     ),
     Mutation(
         "page files made from the page's bytes despite privacy rules",
         "tap-peakon/tap_peakon/streams.py",
         "if self.peakon.privacy.touches(self.name):",
         "if False:",
-        ("tap-peakon/tests/test_redaction.py",),
+        ("tap-peakon/tap_peakon_tests/test_redaction.py",),
     ),
     Mutation(
         "the token exchange outside the retries (as the SDK prepares requests)",
@@ -126,39 +126,39 @@ MUTATIONS = (
         '        request.headers.setdefault("User-Agent", self.user_agent)\n',
         '        request.headers.setdefault("User-Agent", self.user_agent)\n'
         "        self.requests_session.auth = self.authenticator\n",
-        ("tap-peakon/tests/test_network_live.py", "-k", "refused_for"),
+        ("tap-peakon/tap_peakon_tests/test_network_live.py", "-k", "refused_for"),
     ),
     Mutation(
         "a body still arriving past timeout_seconds read to its end",
         "tap-peakon/tap_peakon/capped_session.py",
         "        if time.monotonic() > deadline:",
         "        if False:",
-        ("tap-peakon/tests/test_network_live.py", "-k", "trickling"),
+        ("tap-peakon/tap_peakon_tests/test_network_live.py", "-k", "trickling"),
     ),
     Mutation(
         "hash mode removes instead",
         "tap-peakon/tap_peakon/privacy.py",
         'if self.mode == "remove":',
         'if self.mode in {"remove", "hash"}:',
-        ("tap-peakon/tests/test_redaction.py", "-k", "hash"),
+        ("tap-peakon/tap_peakon_tests/test_redaction.py", "-k", "hash"),
     ),
     Mutation(
         "pseudonyms without the key (a plain hash)",
         "tap-peakon/tap_peakon/privacy.py",
         "PREFIX + hmac.new(self.key, str(value).encode(), hashlib.sha256).hexdigest()",
         "PREFIX + hashlib.sha256(str(value).encode()).hexdigest()",
-        ("tap-peakon/tests/test_redaction.py", "-k", "dictionary"),
+        ("tap-peakon/tap_peakon_tests/test_redaction.py", "-k", "dictionary"),
     ),
     Mutation(
         "a next link to another host followed",
         "tap-peakon/tap_peakon/pagination.py",
         "            raise ForeignLinkError(msg)",
         "            pass",
-        ("tap-peakon/tests/test_credentials.py", "-k", "another_host"),
+        ("tap-peakon/tap_peakon_tests/test_credentials.py", "-k", "another_host"),
     ),
     Mutation(
         "bearer token stored in clear",
-        "peakon_ingest/tokens.py",
+        "peakon_ingest/run/tokens.py",
         'document = {"_id": key, FIELD: encrypted, "obtained_at": dt.datetime.now(dt.UTC)}',
         'document = {"_id": key, FIELD: token, "obtained_at": dt.datetime.now(dt.UTC)}',
         ("tests/cli/test_ingest.py", "-k", "useless"),
@@ -182,42 +182,42 @@ MUTATIONS = (
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         'return self.retrying(write, f"upsert of {len(batch.documents)} documents into {collection}")',
         "return WriteCounts()",
-        ("target-mongo-upsert/tests/test_core.py", "-k", "standard_sample"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_core.py", "-k", "standard_sample"),
     ),
     Mutation(
         "state saved before the data it covers",
         "target-mongo-upsert/target_mongo_upsert/target.py",
         "self.commits.after_writes(job)",
         "job()",
-        ("target-mongo-upsert/tests/test_target.py", "-k", "failed"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "failed"),
     ),
     Mutation(
         "a batch file read without measuring each record lets one nest a level too deep",
         "target-mongo-upsert/target_mongo_upsert/rejections.py",
         "_within_depth = msgspec.json.Decoder(_object_nesting_at_most(MAX_DEPTH))",
         "_within_depth = msgspec.json.Decoder(_object_nesting_at_most(MAX_DEPTH + 1))",
-        ("target-mongo-upsert/tests/test_target.py", "-k", "nested_too_deep"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "nested_too_deep"),
     ),
     Mutation(
         "a record BSON cannot hold fails its whole batch",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         "            refused = _refused(pending, kinds, documents, in_place=in_place)",
         "            refused = []",
-        ("target-mongo-upsert/tests/test_target.py", "-k", "bson_cannot_hold"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "bson_cannot_hold"),
     ),
     Mutation(
         "first_seen_at overwritten when content changes",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         '"first_seen_at": old.get("first_seen_at", now),',
         '"first_seen_at": now,',
-        ("target-mongo-upsert/tests/test_target.py", "-k", "changes_are_tracked"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "changes_are_tracked"),
     ),
     Mutation(
         "unchanged records rewritten",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         'if old.get("content_hash") == new_hash and old.get("removed_at") is None:',
         "if False:",
-        ("target-mongo-upsert/tests/test_target.py", "-k", "changes_are_tracked or idempotent"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "changes_are_tracked or idempotent"),
     ),
     Mutation(
         "ACTIVATE_VERSION sent last (nothing announced before the records, which carry no version)",
@@ -225,7 +225,8 @@ MUTATIONS = (
         "        return bool(self.config.get(SETTING)) and self._stream_version is None\n"
         "\n"
         "    # The SDK calls this after a stream's sync returned (children included), never after one that\n"
-        "    # raised: the one place that knows a read was complete (tests/test_sdk_contract.py guards it).\n"
+        "    # raised: the one place that knows a read was complete"
+        " (tap_peakon_tests/test_sdk_contract.py guards it).\n"
         "    @override\n"
         "    def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:\n"
         "        super().finalize_state_progress_markers(state)\n"
@@ -238,46 +239,46 @@ MUTATIONS = (
         "        super().finalize_state_progress_markers(state)\n"
         "        if self.selected:  # a millisecond version, after the records, as the tap once sent it\n"
         "            self._write_activate_version_message(self._initialized_at)\n",
-        ("tap-peakon/tests/test_singer_messages.py", "-k", "announces_its_version or fails_mid_read"),
+        ("tap-peakon/tap_peakon_tests/test_singer_messages.py", "-k", "announces_its_version or fails_mid_read"),
     ),
     Mutation(
         "removals never marked",
         "target-mongo-upsert/target_mongo_upsert/sinks.py",
         'return document.get("removed_at") is None and (not isinstance(seen_in, int) or seen_in < version)',
         "return False",
-        ("target-mongo-upsert/tests/test_versions.py", "-k", "announced_first"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "announced_first"),
     ),
     Mutation(
         "version not recorded",
         "target-mongo-upsert/target_mongo_upsert/writer.py",
         "            self.versions[key] = version",
         "            pass",
-        ("target-mongo-upsert/tests/test_versions.py", "-k", "announced_first"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "announced_first"),
     ),
     Mutation(
         "the activate applied before the batches before it",
         "target-mongo-upsert/target_mongo_upsert/sinks.py",
         "self.commits.write(functools.partial(self._retire, version), self.collection_name, EVERY_KEY)",
         "self._retire(version)",
-        ("target-mongo-upsert/tests/test_versions.py", "-k", "large_last_batch or parallel_writes"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "large_last_batch or parallel_writes"),
     ),
     Mutation(
         "composite keys joined differently",
         "target-mongo-upsert/target_mongo_upsert/keys.py",
         '"::".join(str(v) for v in values)',
         '"|".join(str(v) for v in values)',
-        ("target-mongo-upsert/tests/test_target.py", "-k", "composite"),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_target.py", "-k", "composite"),
     ),
     Mutation(
         "run lock always taken over",
-        "peakon_ingest/lock.py",
+        "peakon_ingest/run/run_lock.py",
         'expired = float(held.get("expires_at") or 0) < time.time() or holder_is_gone(held)',
         "expired = True",
         ("tests/reliability/test_faults.py", "-k", "two_ingests"),
     ),
     Mutation(
         "run lock: /proc trusted across pid namespaces (containers on host networking)",
-        "peakon_ingest/lock.py",
+        "peakon_ingest/run/run_lock.py",
         'if held.get("host") != socket.gethostname() or here is None or held.get("pid_namespace") != here:',
         'if held.get("host") != socket.gethostname():',
         ("tests/cli/test_ingest.py", "-k", "namespace"),
@@ -287,14 +288,14 @@ MUTATIONS = (
         "target-mongo-upsert/target_mongo_upsert/commits.py",
         "self._states_ok = self._states_ok and all(future.result() for future in before) and self._attempt(job)",
         "self._states_ok = self._states_ok and all(f.result() for f in before) and self._run(job)",
-        ("target-mongo-upsert/tests/test_commits.py",),
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_commits.py",),
     ),
     Mutation(
         "plain http allowed to any host",
         "tap-peakon/tap_peakon/config_checks.py",
         "and base.hostname not in plain_http_hosts(config):",
         "and not plain_http_hosts(config):",
-        ("tap-peakon/tests/test_credentials.py", "-k", "base_url"),
+        ("tap-peakon/tap_peakon_tests/test_credentials.py", "-k", "base_url"),
     ),
     Mutation(
         "an empty variable in .env taken as a value",
@@ -400,6 +401,20 @@ MUTATIONS = (
         '<th scope="row">{{ q.text }}</th>',
         '<th scope="row">{{ q.text|safe }}</th>',
         ("tests/web/test_pages_http.py", "-k", "markup"),
+    ),
+    Mutation(
+        "the operator reaches past a plugin's contract",
+        "peakon_ingest/marts/people.py",
+        "from tap_peakon.contract import as_int_or_self",
+        "from tap_peakon.keys import as_int_or_self",
+        ("tests/test_layering.py",),
+    ),
+    Mutation(
+        "a child's summary read untyped (a misspelt key read as nothing)",
+        "peakon_ingest/run/pipeline.py",
+        "return msgspec.json.decode(data, type=kind)",
+        "return msgspec.json.decode(data)  # type: ignore[no-any-return]",
+        ("tests/test_plugin_contracts.py",),
     ),
 )
 

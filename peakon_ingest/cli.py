@@ -14,13 +14,14 @@ from typing import Annotated, Any, TypeVar
 import typer
 from pymongo.errors import PyMongoError
 
-from peakon_ingest import __version__, health, hints, report
-from peakon_ingest.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
-from peakon_ingest.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
-from peakon_ingest.lock import LOCK_ID, LOCKS, LockHeldError
+from peakon_ingest import __version__, hints, report
 from peakon_ingest.logs import JsonFormatter, json_logs, setup_logging
 from peakon_ingest.marts import out_file
-from peakon_ingest.runs import now, recent_runs
+from peakon_ingest.run.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
+from peakon_ingest.run.run_lock import LOCK_ID, LOCKS, LockHeldError
+from peakon_ingest.run.runs import now, recent_runs
+from peakon_ingest.schedule import health
+from peakon_ingest.schedule.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
 from peakon_ingest.settings import ConfigError, Settings, load_settings
 
 HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}

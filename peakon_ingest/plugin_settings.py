@@ -3,7 +3,7 @@
 Each plugin setting is defined once, in its plugin (type, default, bounds, description: see
 `tap-peakon --about`). The operator only maps a variable onto it, turns the variable's text into the
 setting's JSON type, and checks it against the plugin's own schema, so a bad value is one line
-naming the variable. `meltano.yml` is generated from this table (`python -m peakon_ingest.meltano_project`).
+naming the variable. `meltano.yml` is generated from this table (`python -m peakon_ingest.devtools.meltano_project`).
 """
 
 from __future__ import annotations
@@ -16,8 +16,9 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft7Validator
-from tap_peakon.config_checks import base_url_problem, redact_fields_problem
-from tap_peakon.names import ENVELOPE_FIELDS
+from tap_peakon import contract as tap_contract
+from tap_peakon.contract import ENVELOPE_FIELDS, base_url_problem, redact_fields_problem
+from target_mongo_upsert import contract as target_contract
 
 
 @dataclass(frozen=True)
@@ -106,10 +107,7 @@ def plugin_schema(plugin: str) -> dict[str, Any]:
 
 def render_schemas() -> str:
     """SCHEMAS_FILE's content, from the plugins' config schemas (a test checks the committed copy)."""
-    from tap_peakon.tap import TapPeakon  # noqa: PLC0415
-    from target_mongo_upsert.target import TargetMongoUpsert  # noqa: PLC0415
-
-    schemas = {TAP: TapPeakon.config_jsonschema, TARGET: TargetMongoUpsert.config_jsonschema}
+    schemas = {TAP: tap_contract.config_schema(), TARGET: target_contract.config_schema()}
     copies = {plugin: {m.setting: schemas[plugin]["properties"][m.setting] for m in TABLE[plugin]} for plugin in TABLE}
     return json.dumps(copies, indent=2, sort_keys=True) + "\n"
 

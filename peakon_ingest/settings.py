@@ -19,7 +19,7 @@ from pymongo.uri_parser import parse_uri
 from peakon_ingest import plugin_settings
 from peakon_ingest.marts.options import DEFAULT_GRACE_DAYS, DEFAULT_SEGMENTS, Options
 from peakon_ingest.plugin_settings import TAP, TARGET, SettingError
-from peakon_ingest.schedule import Schedule, zone
+from peakon_ingest.schedule.cron import Schedule, zone
 
 MONGO_SCHEMES = ("mongodb://", "mongodb+srv://")
 FORBIDDEN_IN_DB_NAME = set('/\\. "$')

@@ -6,13 +6,15 @@ import json
 import re
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import jsonschema
+import setuptools  # type: ignore[import-untyped]  # no stubs; only find_packages is used
 import yaml
 from peakon_simulator.testing import shared_file
 
-from peakon_ingest.lockfile import RUNTIME
+from peakon_ingest.devtools.requirements import RUNTIME
 from peakon_ingest.plugin_settings import TABLE, default
 from peakon_ingest.settings import Settings
 
@@ -121,7 +123,7 @@ def pins(lock: str) -> dict[str, tuple[str, list[str]]]:
 def test_the_image_installs_every_dependency_pinned_and_hashed() -> None:
     from packaging.requirements import Requirement  # noqa: PLC0415 - only this test reads lock files
 
-    from peakon_ingest.lockfile import render  # noqa: PLC0415
+    from peakon_ingest.devtools.requirements import render  # noqa: PLC0415
 
     assert (ROOT / "deploy" / "requirements.in").read_text() == render(), "stale: run `make lock`"
     locked = pins((ROOT / "deploy" / "requirements.lock").read_text())
@@ -136,3 +138,13 @@ def test_the_image_installs_every_dependency_pinned_and_hashed() -> None:
     assert "pip install --no-deps --no-build-isolation ./tap-peakon ./target-mongo-upsert ." in text
     ignored = (ROOT / ".dockerignore").read_text().splitlines()
     assert {".env", ".git", ".venv*"} <= set(ignored)  # no secret and no checkout history in the build context
+
+
+def test_the_image_leaves_out_the_generators_of_a_source_checkout() -> None:
+    """`peakon_ingest.devtools` is neither packaged nor sent to the build (`make lock` runs it from the checkout)."""
+    find = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]["packages"]["find"]
+    shipped = setuptools.find_packages(ROOT, include=find["include"], exclude=find.get("exclude", ()))
+    assert {"peakon_ingest", "peakon_ingest.run", "peakon_ingest.schedule", "peakon_ingest.marts"} <= set(shipped)
+    assert not [package for package in shipped if package.startswith("peakon_ingest.devtools")]
+    assert "peakon_ingest/devtools" in (ROOT / ".dockerignore").read_text().splitlines()
+    assert "python -m peakon_ingest.devtools.requirements" in (ROOT / "Makefile").read_text()

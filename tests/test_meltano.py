@@ -18,7 +18,7 @@ import yaml
 from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from pymongo import MongoClient
 
-from peakon_ingest.meltano_project import render
+from peakon_ingest.devtools.meltano_project import render
 from peakon_ingest.plugin_settings import SCHEMAS_FILE, TABLE, render_schemas
 from tests.cli.helpers import cli_env, run_cli
 
@@ -60,7 +60,7 @@ def test_the_cli_s_copy_of_the_plugin_schemas_is_generated_from_the_plugins() ->
 
 def test_meltano_yml_is_generated_from_the_plugins_and_the_table(meltano: str) -> None:
     committed = (ROOT / "meltano.yml").read_text()
-    assert committed == render(), "meltano.yml is stale: python -m peakon_ingest.meltano_project > meltano.yml"
+    assert committed == render(), "meltano.yml is stale: python -m peakon_ingest.devtools.meltano_project > meltano.yml"
     project = yaml.safe_load(committed)
     schema_file = next(Path(meltano).parents[1].glob("lib/python*/site-packages/meltano/schemas/meltano.schema.json"))
     # Meltano's schema has no `validate-records` among a loader's capabilities yet (the SDK reports it).

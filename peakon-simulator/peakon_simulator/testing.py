@@ -1,4 +1,4 @@
-"""A pytest plugin (entry point `peakon_simulator`): the Peakon simulator and MongoDB as fixtures.
+"""A pytest plugin (entry point `peakon_simulator.testing`): the Peakon simulator and MongoDB as fixtures.
 
 Installed with the package, so every test suite of the repository (the tap's, the target's, the
 operator's) gets the same fixtures. MongoDB is the embedded `nx-27017` server unless

@@ -10,9 +10,9 @@ from contextlib import suppress
 from dataclasses import dataclass, field
 from typing import Any
 
-from tap_peakon.keys import as_int_or_self
+from tap_peakon.contract import as_int_or_self
 
-from peakon_ingest.runs import aware
+from peakon_ingest.run.runs import aware
 
 Key = int | str
 HIRE_DATE = "employmentStart"  # the attribute Peakon keeps an employee's hire date in

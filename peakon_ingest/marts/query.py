@@ -15,10 +15,10 @@ from typing import TYPE_CHECKING, Any
 
 from pymongo.database import Database
 
-from peakon_ingest import health
 from peakon_ingest.marts.options import PREFIX
 from peakon_ingest.marts.release import RELEASE, next_month
-from peakon_ingest.runs import RUNS
+from peakon_ingest.run.runs import RUNS
+from peakon_ingest.schedule import health
 
 if TYPE_CHECKING:
     import polars as pl

@@ -20,7 +20,7 @@ from pymongo.database import Database
 from peakon_ingest.marts.answers import month_of
 from peakon_ingest.marts.options import PREFIX, MartsConfigError, Options
 from peakon_ingest.marts.people import Staff, key_of
-from peakon_ingest.runs import aware
+from peakon_ingest.run.runs import aware
 
 Document = dict[str, Any]
 RELEASE = PREFIX + "release"  # one document per released month: analysts may read it

@@ -1,7 +1,8 @@
 """What the run did, written as JSON to the configured `summary_path` when the tap ends.
 
-This file is the tap's contract with whatever runs it (the operator reads it instead of log text):
-`requests`, `retries`, `retry_waits` (the seconds waited before each retry), `pages`,
+This file is the tap's contract with whatever runs it (the operator reads it instead of log text;
+its type is `contract.TapSummary`): `requests`, `retries`, `retry_waits` (the seconds waited before
+each retry), `pages`,
 `pages_by_stream`, `ignored` (per stream, requests answered with a status the stream's error policy
 ignores), `skipped_drivers`, `expected` (what the API counts, e.g. employees), `answers_reached`
 (the largest answerId exported), `schema_drift` (per stream, fields its schema does not describe,
@@ -14,10 +15,10 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import msgspec
 
+from tap_peakon.contract import TapSummary
 from tap_peakon.private_files import write_private
 
 DRIVER_SCORES_STREAM = "scores_by_driver"
@@ -47,7 +48,7 @@ class RunStats:
         """Drivers whose score request Peakon refused (the last segment of each ignored path)."""
         return {path.rstrip("/").rsplit("/", 1)[-1] for path in self.ignored.get(DRIVER_SCORES_STREAM, set())}
 
-    def summary(self, error: BaseException | None = None) -> dict[str, Any]:
+    def summary(self, error: BaseException | None = None) -> TapSummary:
         return {
             "requests": self.requests,
             "retries": self.retries,

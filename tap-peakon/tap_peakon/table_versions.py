@@ -42,11 +42,11 @@ class VersionedStream(Stream):
     def emit_activate_version_messages(self) -> bool:
         # Announced once per run: a child stream is synced once per parent record and keeps the
         # version its first sync announced (the SDK's private `_stream_version`, which its RECORD
-        # messages carry; tests/test_sdk_contract.py guards it).
+        # messages carry; tap_peakon_tests/test_sdk_contract.py guards it).
         return bool(self.config.get(SETTING)) and self._stream_version is None
 
     # The SDK calls this after a stream's sync returned (children included), never after one that
-    # raised: the one place that knows a read was complete (tests/test_sdk_contract.py guards it).
+    # raised: the one place that knows a read was complete (tap_peakon_tests/test_sdk_contract.py guards it).
     @override
     def finalize_state_progress_markers(self, state: dict[str, Any] | None = None) -> None:
         super().finalize_state_progress_markers(state)

@@ -230,7 +230,7 @@ class TapPeakon(Tap):
         super().__init__(catalog=with_chosen_methods(catalog), **kwargs)
 
     # Private in the SDK, which offers no public hook for checks a JSON schema cannot express (one of
-    # two settings required, a URL's scheme); tests/test_sdk_contract.py guards it.
+    # two settings required, a URL's scheme); tap_peakon_tests/test_sdk_contract.py guards it.
     @override
     def _validate_config(self, *, raise_errors: bool = True) -> list[str]:
         errors = super()._validate_config(raise_errors=False)
@@ -324,7 +324,7 @@ class TapPeakon(Tap):
 
     # Final in the SDK, which has no hook that also runs when a sync fails, nor one before the streams
     # sync: we wrap it to decide which reads are whole before any stream starts, and to write the
-    # summary file either way (tests/test_sdk_contract.py guards it).
+    # summary file either way (tap_peakon_tests/test_sdk_contract.py guards it).
     @override  # type: ignore[misc]
     def sync_all(self) -> None:
         error: Exception | None = None

@@ -89,7 +89,7 @@ class MongoSink(BatchSink):
         self._indexes_pending = False
 
     # Private in the SDK and called for every record with no switch to turn it off: the only way to
-    # store values as received (tests/test_sdk_contract.py guards it).
+    # store values as received (target_mongo_upsert_tests/test_sdk_contract.py guards it).
     @override
     def _parse_timestamps_in_record(self, record: dict[str, Any], schema: dict[str, Any], treatment: Any) -> None:
         """No conversion by the SDK (top-level fields only, a `date` made a type BSON cannot hold, an

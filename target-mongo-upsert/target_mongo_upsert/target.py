@@ -4,10 +4,8 @@ from __future__ import annotations
 
 import sys
 from functools import cached_property
-from pathlib import Path
 from typing import Any, ClassVar
 
-import msgspec
 from singer_sdk import Target
 from singer_sdk import typing as th
 from singer_sdk.exceptions import ConfigValidationError, InvalidInputLine
@@ -20,6 +18,7 @@ from singer_sdk.helpers.capabilities import (
 )
 from typing_extensions import override
 
+from target_mongo_upsert import contract
 from target_mongo_upsert.collector import set_for_bulk_records
 from target_mongo_upsert.commits import CommitQueue
 from target_mongo_upsert.connection import MongoUnavailableError, connect
@@ -194,14 +193,12 @@ class TargetMongoUpsert(Target):
         null on success."""
         path = getattr(self, "_config", {}).get("summary_path")
         if path:
-            text = None if error is None else str(error) or type(error).__name__
-            kind = None if error is None else type(error).__name__
-            Path(path).write_bytes(msgspec.json.encode({"error": text, "error_type": kind}))
+            contract.write_summary(path, error)
 
     def _setup(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         # The SDK's age check is in minutes; its class constant is the only setting of it (guarded by
-        # tests/test_sdk_contract.py).
+        # target_mongo_upsert_tests/test_sdk_contract.py).
         self._MAX_RECORD_AGE_IN_MINUTES = float(self.config.get("max_batch_age_seconds", 300)) / 60
         self.commits = CommitQueue(writers=int(self.config.get("parallel_writes", 2)))
         self.versions = TableVersions()
@@ -223,7 +220,7 @@ class TargetMongoUpsert(Target):
         return MongoWriter(database, retries=int(self.config.get("write_retries", 5)))
 
     # The SDK's STATE handling is private, with no public hook between "state received" and "state
-    # written": these two overrides are how a state waits for its data (tests/test_sdk_contract.py).
+    # written": these two overrides are how a state waits for its data (target_mongo_upsert_tests/test_sdk_contract.py).
     @override
     def _process_state_message(self, message_dict: dict[str, Any]) -> None:
         """Every STATE flushes all pending batches first; only then is the state saved and emitted."""
@@ -233,7 +230,7 @@ class TargetMongoUpsert(Target):
         self.drain_all()  # queues the state (see below) behind every batch before it
 
     # Private in the SDK, with no public hook that sees a RECORD's `version` short of adding every
-    # `_sdc_*` metadata field to every record (tests/test_sdk_contract.py guards it).
+    # `_sdc_*` metadata field to every record (target_mongo_upsert_tests/test_sdk_contract.py guards it).
     @override
     def _process_record_message(self, message_dict: dict[str, Any]) -> None:
         """The record's table version goes to its sink beside the record (it is no content)."""
@@ -241,7 +238,7 @@ class TargetMongoUpsert(Target):
         super()._process_record_message(message_dict)
 
     # Private in the SDK, whose handler needs `_sdc_*` metadata columns this target does not use
-    # (tests/test_sdk_contract.py guards the hook). The semantics: versions.py.
+    # (target_mongo_upsert_tests/test_sdk_contract.py guards the hook). The semantics: versions.py.
     @override
     def _process_activate_version_message(self, message_dict: dict[str, Any]) -> None:
         stream, version = message_dict.get("stream"), version_of(message_dict)

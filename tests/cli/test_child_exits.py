@@ -10,7 +10,7 @@ import time
 
 import pytest
 
-from peakon_ingest.child_exits import POLL_SECONDS, ChildExits
+from peakon_ingest.run.child_exits import POLL_SECONDS, ChildExits
 
 LONG = 60.0  # a wait that must end long before this
 

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from peakon_ingest.marts.access import ROLE, render
+from peakon_ingest.devtools.marts_access import ROLE, render
 from peakon_ingest.marts.options import NAMES, PREFIX
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -45,7 +45,9 @@ def run(env: dict[str, str], *, existing: bool = False) -> tuple[int, list[list[
 
 
 def test_the_committed_script_is_generated_from_the_marts() -> None:
-    assert SCRIPT.read_text() == render(), "python -m peakon_ingest.marts.access > deploy/mongo/analyst-role.js"
+    assert SCRIPT.read_text() == render(), (
+        "python -m peakon_ingest.devtools.marts_access > deploy/mongo/analyst-role.js"
+    )
 
 
 @pytest.mark.parametrize("server", ["fresh", "set up before"])

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import FrameType
 
-from peakon_ingest.schedule import Schedule, zone
+from peakon_ingest.schedule.cron import Schedule, zone
 
 TICK_SECONDS = 0.2
 FIELD_COUNTS = (7, 6, 5, 1)  # the longest expression first, as supercronic tries them

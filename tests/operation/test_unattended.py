@@ -21,7 +21,7 @@ from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
-from peakon_ingest.schedule import Schedule, zone
+from peakon_ingest.schedule.cron import Schedule, zone
 from tests.cli.helpers import cli_env, run_cli, start_cli, wait_for_documents
 from tests.reliability.checks import assert_bookmark_not_ahead
 

@@ -16,7 +16,7 @@ from packaging.requirements import Requirement
 from peakon_simulator.testing import shared_file
 from referencing import Registry, Resource
 
-from peakon_ingest.meltano_project import KINDS, about
+from peakon_ingest.devtools.meltano_project import KINDS, about
 from peakon_ingest.plugin_settings import TAP, TARGET
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -292,10 +292,11 @@ def test_the_web_package_reads_the_operator_through_query_and_settings_only() ->
 
 
 def test_the_compose_web_users_script_is_the_generated_one() -> None:
-    from peakon_ingest.marts.access import render_web  # noqa: PLC0415
+    from peakon_ingest.devtools.marts_access import render_web  # noqa: PLC0415
 
     script = Path(__file__).resolve().parents[2] / "deploy" / "mongo" / "web-user.js"
-    assert script.read_text() == render_web(), "python -m peakon_ingest.marts.access web > deploy/mongo/web-user.js"
+    regenerate = "python -m peakon_ingest.devtools.marts_access web > deploy/mongo/web-user.js"
+    assert script.read_text() == render_web(), regenerate
 
 
 def test_the_org_search_matches_names_in_any_case_and_ids_and_runs_no_pattern(site: Site) -> None:

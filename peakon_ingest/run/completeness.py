@@ -7,18 +7,19 @@ import logging
 from typing import Any
 
 from pymongo.database import Database
+from tap_peakon.contract import TapSummary
 
 log = logging.getLogger("peakon_ingest")
 
 
-def check(db: Database[dict[str, Any]], tap_summary: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def check(db: Database[dict[str, Any]], tap_summary: TapSummary) -> dict[str, dict[str, Any]]:
     """Per stream: what Peakon says it has against what is stored, with `ok`."""
     found: dict[str, dict[str, Any]] = {}
-    expected = (tap_summary.get("expected") or {}).get("employees")
+    expected = tap_summary["expected"].get("employees")
     if isinstance(expected, int):  # employees were read whole in this run
         stored = db["employees"].count_documents({"removed_at": None})
         found["employees"] = {"expected": expected, "stored": stored, "ok": stored == expected}
-    reached = tap_summary.get("answers_reached")
+    reached = tap_summary["answers_reached"]
     if isinstance(reached, int):  # the export reached new answers in this run
         newest = next(iter(db["answers_export"].find({}, {"_id": 1}).sort("_id", -1).limit(1)), None)
         stored_max = newest["_id"] if newest else None

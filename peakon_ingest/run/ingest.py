@@ -14,18 +14,17 @@ from typing import Any
 
 from pymongo import MongoClient
 from pymongo.database import Database
-from tap_peakon.names import STREAM_NAMES
-from target_mongo_upsert.connection import MongoUnavailableError, connect
-from target_mongo_upsert.state_store import STATE_COLLECTION, load_state
+from tap_peakon.contract import STREAM_NAMES
+from target_mongo_upsert.contract import STATE_COLLECTION, MongoUnavailableError, connect, load_state
 
-from peakon_ingest import alerts, completeness
-from peakon_ingest.lock import IngestLock
 from peakon_ingest.marts.options import MartsConfigError
-from peakon_ingest.pipeline import Pipeline, PipelineResult, remove_leftovers
 from peakon_ingest.plugin_settings import TARGET_EXTRAS
-from peakon_ingest.runs import abandon_stale_runs, finish_run, start_run
+from peakon_ingest.run import alerts, completeness
+from peakon_ingest.run.pipeline import Pipeline, PipelineResult, remove_leftovers
+from peakon_ingest.run.run_lock import IngestLock
+from peakon_ingest.run.runs import abandon_stale_runs, finish_run, start_run
+from peakon_ingest.run.tokens import store_token, stored_token
 from peakon_ingest.settings import ConfigError, Settings
-from peakon_ingest.tokens import store_token, stored_token
 
 log = logging.getLogger("peakon_ingest")
 
@@ -169,13 +168,13 @@ class Ingest:
                 status="success" if result.ok else "interrupted" if result.interrupted else "failure",
                 error=result.error,
                 error_type=result.error_type,
-                requests=summary.get("requests"),
-                retries=summary.get("retries"),
-                retry_waits=summary.get("retry_waits"),
-                pages=summary.get("pages"),
-                skipped_drivers=summary.get("skipped_drivers"),
-                completeness=completeness.check(db, summary) if result.ok else {},
-                schema_drift=summary.get("schema_drift") or {},
+                requests=summary["requests"] if summary else None,
+                retries=summary["retries"] if summary else None,
+                retry_waits=summary["retry_waits"] if summary else None,
+                pages=summary["pages"] if summary else None,
+                skipped_drivers=summary["skipped_drivers"] if summary else None,
+                completeness=completeness.check(db, summary) if result.ok and summary else {},
+                schema_drift=summary["schema_drift"] if summary else {},
                 tap_exit_code=result.tap_exit,
                 target_exit_code=result.target_exit,
                 **marts,

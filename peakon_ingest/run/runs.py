@@ -8,8 +8,9 @@ import socket
 from typing import Any
 
 from pymongo.database import Database
+from target_mongo_upsert.contract import RUNS_COLLECTION
 
-RUNS = "ingestion_runs"
+RUNS = RUNS_COLLECTION  # the target counts into the same documents
 INGEST_MODES = ("full", "incremental")  # runs that ingest (`marts` rebuilds are runs too)
 
 

@@ -7,36 +7,33 @@ record, so a target that writes nothing (or the wrong thing) fails here.
 
 from __future__ import annotations
 
-import atexit
 import json
-import os
 import uuid
+from collections.abc import Iterator
 from importlib import resources
 from pathlib import Path
 from typing import Any
 
 import pytest
-from peakon_simulator.embedded_mongo import EmbeddedMongo
 from pymongo.database import Database
 from singer_sdk.testing import get_target_test_class
 from target_mongo_upsert.target import TargetMongoUpsert
 
 from .helpers import run_target
 
-
-def _mongo_uri() -> str:
-    """The factory builds the test class at import, so its MongoDB must be up by then too."""
-    if os.environ.get("MONGO_TEST_URI"):
-        return os.environ["MONGO_TEST_URI"]
-    server = EmbeddedMongo()
-    atexit.register(server.stop)
-    return server.start()
+# The factory builds the test class at import; the runner it makes per test reads this very dict,
+# into which `_mongo` puts the suite's MongoDB (the `mongo_uri` fixture) before the first test.
+CONFIG: dict[str, Any] = {"database": f"sdk_{uuid.uuid4().hex[:8]}"}
 
 
-TestTargetMongoUpsert = get_target_test_class(
-    target_class=TargetMongoUpsert,
-    config={"mongo_uri": _mongo_uri(), "database": f"sdk_{uuid.uuid4().hex[:8]}"},
-)
+@pytest.fixture(autouse=True, scope="module")
+def _mongo(mongo_uri: str) -> Iterator[None]:
+    CONFIG["mongo_uri"] = mongo_uri
+    yield
+    del CONFIG["mongo_uri"]
+
+
+TestTargetMongoUpsert = get_target_test_class(target_class=TargetMongoUpsert, config=CONFIG)
 
 SAMPLES = resources.files("singer_sdk.testing").joinpath("target_test_streams")
 # Samples the standard suite expects to fail (or that carry no record to check).

@@ -12,8 +12,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from peakon_ingest.health import failed, last_finished
-from peakon_ingest.runs import RUNS, aware
+from peakon_ingest.run.runs import RUNS, aware
+from peakon_ingest.schedule.health import failed, last_finished
 from peakon_ingest.settings import Settings
 
 log = logging.getLogger("peakon_ingest")

@@ -24,16 +24,17 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 import msgspec
-from tap_peakon.private_files import write_private
+from tap_peakon.contract import TapSummary, write_private
+from target_mongo_upsert.contract import TargetSummary
 
-from peakon_ingest.child_exits import ChildExits
-from peakon_ingest.lock import runs_peakon_ingest
 from peakon_ingest.logs import child_log_config, forward
-from peakon_ingest.plugin_settings import TAP, TARGET, variable_for
+from peakon_ingest.plugin_settings import TAP, variable_for
 from peakon_ingest.progress import Progress
+from peakon_ingest.run.child_exits import ChildExits
+from peakon_ingest.run.run_lock import runs_peakon_ingest
 
 log = logging.getLogger("peakon_ingest")
 PR_SET_PDEATHSIG = 1  # linux/prctl.h
@@ -48,6 +49,11 @@ SECRET_ENV = ("PEAKON_APP_TOKEN", "MONGO_URI", "TAP_PEAKON_APP_TOKEN", "TAP_PEAK
 
 
 DEADLINE = "deadline"  # the run's error_type when PEAKON_RUN_TIMEOUT stopped it
+Summary = TypeVar("Summary", TapSummary, TargetSummary)
+
+
+class SummaryError(ValueError):
+    """A child wrote a summary its contract does not describe (a plugin of another version)."""
 
 
 class _Envelope(msgspec.Struct):
@@ -55,13 +61,18 @@ class _Envelope(msgspec.Struct):
     stream: str | None = None
 
 
-def read_summary(path: Path) -> dict[str, Any]:
-    """A child's summary file (its contract with us), or {} when it ended before writing one."""
+def read_summary(path: Path, kind: type[Summary]) -> Summary | None:
+    """A child's summary file as its contract types it, or None when it ended before writing one. A
+    file of another shape (a key renamed, a type changed) is an error, never a summary of Nones."""
     try:
-        summary = msgspec.json.decode(path.read_bytes())
+        data = path.read_bytes()
+        msgspec.json.decode(data)
     except (OSError, msgspec.DecodeError):
-        return {}
-    return summary if isinstance(summary, dict) else {}
+        return None
+    try:
+        return msgspec.json.decode(data, type=kind)
+    except msgspec.ValidationError as err:
+        raise SummaryError(f"{path.name} breaks its plugin's contract: {err}") from err
 
 
 @dataclass
@@ -70,8 +81,8 @@ class PipelineResult:
     target_exit: int | None = None
     interrupted: bool = False
     deadline_seconds: float | None = None  # set when the run was stopped at its deadline
-    tap: dict[str, Any] = field(default_factory=dict)  # the tap's summary file
-    target: dict[str, Any] = field(default_factory=dict)  # the target's summary file
+    tap: TapSummary | None = None  # the tap's summary file
+    target: TargetSummary | None = None  # the target's summary file
     records: Counter[str] = field(default_factory=Counter)
     new_bearer_token: str | None = None
 
@@ -107,18 +118,23 @@ class PipelineResult:
         return None if self.ok or self.interrupted else self._failure()[1]
 
     def _failure(self) -> tuple[str, str | None]:
-        for name, summary, code in (("target", self.target, self.target_exit), ("tap", self.tap, self.tap_exit)):
-            if summary.get("error"):
-                return _in_our_terms(TAP if name == "tap" else TARGET, summary), summary.get("error_type")
+        summaries: tuple[tuple[str, TapSummary | TargetSummary | None, int | None], ...] = (
+            ("target", self.target, self.target_exit),
+            ("tap", self.tap, self.tap_exit),
+        )
+        tap_setting = self.tap["error_setting"] if self.tap else None  # only the tap names its settings
+        for name, summary, code in summaries:
+            if summary and summary["error"]:
+                setting = tap_setting if name == "tap" else None
+                return _in_our_terms(TAP, summary["error"], setting), summary["error_type"]
             if code:
                 return _ended(name, code), None
         return "the pipeline stopped without saying why", None
 
 
-def _in_our_terms(plugin: str, summary: dict[str, Any]) -> str:
+def _in_our_terms(plugin: str, error: str, setting: str | None) -> str:
     """A child's error, naming our variable where it names its own setting to check."""
-    error, setting = str(summary["error"]), summary.get("error_setting")
-    variable = variable_for(plugin, setting) if isinstance(setting, str) else None
+    variable = variable_for(plugin, setting) if setting else None
     return error.replace(f"(check {setting})", f"(check {variable})") if variable else error
 
 
@@ -265,8 +281,8 @@ class Pipeline:
             reader.join(timeout=30)
         for line in self.progress.empty_pages():
             log.info("tap: %s", line)
-        result.tap = read_summary(work / "tap.out.json")
-        result.target = read_summary(work / "target.out.json")
+        result.tap = read_summary(work / "tap.out.json", TapSummary)
+        result.target = read_summary(work / "target.out.json", TargetSummary)
         token_file = work / "bearer-token"
         if token_file.exists():
             result.new_bearer_token = token_file.read_text(encoding="utf-8").strip() or None

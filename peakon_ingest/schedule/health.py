@@ -7,8 +7,8 @@ from typing import Any
 
 from pymongo.database import Database
 
-from peakon_ingest.runs import INGEST_MODES, RUNS, aware
-from peakon_ingest.schedule import Schedule
+from peakon_ingest.run.runs import INGEST_MODES, RUNS, aware
+from peakon_ingest.schedule.cron import Schedule
 
 
 def last_finished(db: Database[dict[str, Any]], before: dt.datetime | None = None) -> dict[str, Any] | None:

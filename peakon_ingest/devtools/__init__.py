@@ -1,0 +1,1 @@
+"""Generators that only work in a source checkout (not shipped): see README.md."""

@@ -1,0 +1,1 @@
+"""One ingest, from lock to run record: see README.md."""

@@ -1,0 +1,1 @@
+"""When ingests run: the schedule, the daemon, the health check: see README.md."""
