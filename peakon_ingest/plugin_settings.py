@@ -17,7 +17,7 @@ from typing import Any
 
 from jsonschema import Draft7Validator
 from tap_peakon import contract as tap_contract
-from tap_peakon.contract import ENVELOPE_FIELDS, base_url_problem, redact_fields_problem
+from tap_peakon.contract import ENVELOPE_FIELDS, READ_UP_TO, base_url_problem, redact_fields_problem
 from target_mongo_upsert import contract as target_contract
 
 
@@ -83,8 +83,8 @@ TARGET_EXTRAS: dict[str, Any] = {
         "*": ["run_id"],
     },
     "readable_bookmarks": [
-        {"stream": "answers_export", "key": "replication_key_value", "field": "last_answer_id"},
-        {"stream": "employees", "key": "last_employee_id", "field": "last_employee_id"},
+        {"stream": "answers_export", "key": READ_UP_TO["answers_export"], "field": "last_answer_id"},
+        {"stream": "employees", "key": READ_UP_TO["employees"], "field": "last_employee_id"},
     ],
 }
 

@@ -2,7 +2,8 @@
 
 - The run summary (`summary_path`): `TapSummary`, described for other languages by
   `run_summary.schema.json` beside this module (a test keeps both equal).
-- The envelope: the fields the tap adds to every record (`ENVELOPE_FIELDS`) and the streams it has.
+- The envelope: the fields the tap adds to every record (`ENVELOPE_FIELDS`) and the streams it has;
+  the key in a stream's bookmark that says how far its read got (`READ_UP_TO`).
 - The record keys: ids as the tap stores them (`as_int_or_self`).
 - Config files: how a runner writes the tap's config, private to its user (`write_private`), and the
   checks of the settings the JSON schema cannot express.
@@ -17,11 +18,12 @@ from typing import Any, TypedDict
 
 from tap_peakon.config_checks import base_url_problem, redact_fields_problem
 from tap_peakon.keys import as_int_or_self
-from tap_peakon.names import ENVELOPE_FIELDS, STREAM_NAMES
+from tap_peakon.names import ENVELOPE_FIELDS, READ_UP_TO, STREAM_NAMES
 from tap_peakon.private_files import write_private
 
 __all__ = [
     "ENVELOPE_FIELDS",
+    "READ_UP_TO",
     "STREAM_NAMES",
     "SUMMARY_SCHEMA_FILE",
     "TapSummary",

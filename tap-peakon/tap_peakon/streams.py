@@ -24,7 +24,7 @@ from tap_peakon.catalog_rules import TENANT_DEFINED
 from tap_peakon.client import PeakonStream
 from tap_peakon.error_policy import POLICY, Action
 from tap_peakon.keys import ANSWER_KEY_FIELD, answer_key, answer_key_of, as_int_or_self, score_key
-from tap_peakon.names import ENVELOPE_FIELDS, envelope
+from tap_peakon.names import ENVELOPE_FIELDS, READ_UP_TO, envelope
 from tap_peakon.page import Page, document
 from tap_peakon.page_lines import ItemLines, envelope_bytes, line
 from tap_peakon.schema_derivation import described_by
@@ -220,8 +220,8 @@ class EmployeesStream(PeakonStream):
         row = super().shape(row, context)
         key = row["_id"]
         state = self.get_context_state(context)
-        if isinstance(key, int) and key > int(state.get("last_employee_id") or 0):
-            state["last_employee_id"] = key
+        if isinstance(key, int) and key > int(state.get(READ_UP_TO["employees"]) or 0):
+            state[READ_UP_TO["employees"]] = key
         return row
 
 
