@@ -4,34 +4,25 @@ run completes from where it stopped."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from peakon_simulator.testing import SimulatorFactory, control
 from pymongo.database import Database
 
 from tests.cli.helpers import cli_env, run_cli
 from tests.cli.test_config_and_daemon import stub_supercronic
-from tests.operation.test_unattended import Webhook
+from tests.operation.conftest import Webhook
 
 Db = Database[dict[str, Any]]
 
 
-@pytest.fixture
-def hook() -> Iterator[Webhook]:
-    server = Webhook()
-    yield server
-    server.server.shutdown()
-
-
 def test_a_run_past_its_deadline_stops_cleanly_and_the_next_completes(
-    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db, hook: Webhook
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db, webhook: Webhook
 ) -> None:
     sim = make_simulator(answers=20_000)
     control(sim, "POST", "faults", {"kind": "slow", "delay": 1.0, "times": -1, "path": "/answers/export"})
-    env = cli_env(sim, mongo_uri, mongo_db.name, ALERT_WEBHOOK_URL=hook.url, PEAKON_RUN_TIMEOUT="6")
+    env = cli_env(sim, mongo_uri, mongo_db.name, ALERT_WEBHOOK_URL=webhook.url, PEAKON_RUN_TIMEOUT="6")
     done = run_cli(["ingest"], env, tmp_path, timeout=120)
     assert done.returncode == 1, done.stderr[-2000:]
     assert "PEAKON_RUN_TIMEOUT (6 s) reached" in done.stderr
@@ -50,7 +41,7 @@ def test_a_run_past_its_deadline_stops_cleanly_and_the_next_completes(
     newest = max(int(doc["_id"]) for doc in mongo_db["answers_export"].find({}, {"_id": 1}))
     assert saved["last_answer_id"] == newest  # the state covers exactly what was committed
     assert mongo_db["locks"].count_documents({}) == 0
-    (alert,) = hook.bodies
+    (alert,) = webhook.bodies
     assert (alert["status"], alert["error"].split(":")[0]) == ("failure", "deadline")
     control(sim, "DELETE", "faults")
     again = run_cli(["ingest"], {**env, "PEAKON_RUN_TIMEOUT": "600"}, tmp_path)
@@ -59,7 +50,7 @@ def test_a_run_past_its_deadline_stops_cleanly_and_the_next_completes(
     latest = mongo_db["ingestion_runs"].find_one(sort=[("started_at", -1)])
     assert latest is not None
     assert latest["status"] == "success"
-    assert [b["recovered"] for b in hook.bodies] == [False, True]
+    assert [b["recovered"] for b in webhook.bodies] == [False, True]
 
 
 def test_a_bad_run_timeout_exits_2_naming_it(tmp_path: Path) -> None:

@@ -8,10 +8,7 @@ import json
 import signal
 import subprocess
 import sys
-import threading
 import time
-from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,6 +20,7 @@ from pymongo.database import Database
 
 from peakon_ingest.schedule.cron import Schedule, zone
 from tests.cli.helpers import cli_env, run_cli, start_cli, wait_for_documents
+from tests.operation.conftest import Webhook
 from tests.reliability.checks import assert_bookmark_not_ahead
 
 Db = Database[dict[str, Any]]
@@ -111,35 +109,6 @@ def test_status_check_follows_the_last_run_and_the_schedule(
     assert done.returncode == 1
     assert done.stdout.startswith("the last run ")
     assert " ended failure: " in done.stdout
-
-
-class Webhook:
-    """A local HTTP server that records the JSON bodies POSTed to it (or answers 500)."""
-
-    def __init__(self) -> None:
-        self.bodies: list[dict[str, Any]] = []
-        self.fail = False
-        hook = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self) -> None:
-                hook.bodies.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
-                self.send_response(500 if hook.fail else 200)
-                self.end_headers()
-
-            def log_message(self, *_: object) -> None:
-                return
-
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_port}/services/T000/B000/secret-part"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
-
-
-@pytest.fixture
-def webhook() -> Iterator[Webhook]:
-    hook = Webhook()
-    yield hook
-    hook.server.shutdown()
 
 
 def test_alerts_on_failure_and_on_recovery_only(
