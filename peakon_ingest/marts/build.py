@@ -15,7 +15,7 @@ from pymongo.database import Database
 
 from peakon_ingest.marts import atoms, release, store
 from peakon_ingest.marts.answers import Answers, read
-from peakon_ingest.marts.compute import FIGURES, Builder, Org, Released
+from peakon_ingest.marts.compute import FIGURES, ORG_FIELDS_VERSION, Builder, Org, Released
 from peakon_ingest.marts.options import PREFIX, Options
 from peakon_ingest.marts.people import Staff
 
@@ -53,7 +53,8 @@ def build(
     state = release.State.load(db)
     store.read_indexes(db)
     due = release.Due(state, release.last_due(now, options.grace_days), store.stored(db))
-    stamp = hashlib.sha256(f"{store.staff_stamp(db)} {options.segments} {options.pseudonymous}".encode()).hexdigest()
+    shape = f"{store.staff_stamp(db)} {options.segments} {options.pseudonymous} {ORG_FIELDS_VERSION}"
+    stamp = hashlib.sha256(shape.encode()).hexdigest()
     org: Org | None = None
     changed = stamp != state.staff or PREFIX + "org" not in db.list_collection_names()  # mart_org is rebuilt
     pending = due(unreleased(db, state))

@@ -22,11 +22,12 @@ import polars as pl
 from peakon_ingest.marts.answers import Answers
 from peakon_ingest.marts.atoms import ATOM, DETRACTOR, EMP, PROMOTER, SLICE, assign, path
 from peakon_ingest.marts.options import Options
-from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of, sort_key
+from peakon_ingest.marts.people import Chart, Key, Staff, Version, epoch_of, name_words, sort_key
 
 NODE = "node"
 NO_CATEGORY = "\x00"  # a slice's category where answers carry none (a join key cannot be null)
 FIGURES = ("manager_question", "driver_segment", "participation")  # the marts released month by month
+ORG_FIELDS_VERSION = 2  # raised when mart_org's fields change: the next build rebuilds it (2: name_words)
 
 
 @dataclass(frozen=True)
@@ -210,7 +211,8 @@ class Builder:
         name would make a table from one to the other)."""
         if self.options.pseudonymous:
             return {}
-        return {"name": attributes.get("name"), "identifier": attributes.get("identifier")}
+        name = attributes.get("name")
+        return {"name": name, "name_words": name_words(name), "identifier": attributes.get("identifier")}
 
     # -- who managed and where each respondent sat, per epoch ---------------------------------
     def attributes(self, frame: pl.DataFrame) -> pl.DataFrame:

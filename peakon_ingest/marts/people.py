@@ -20,6 +20,12 @@ HIRE_DATE = "employmentStart"  # the attribute Peakon keeps an employee's hire d
 MANAGER_PATHS = (("relationships", "Manager"), ("relationships", "manager"), ("attributes", "manager"))
 
 
+def name_words(name: object) -> list[str]:
+    """A name's words, case-folded: `mart_org.name_words`, which the org search matches by prefix
+    through an index (a pattern over every name is a scan of the whole chart)."""
+    return str(name).casefold().split() if name else []
+
+
 def key_of(value: Any) -> Key | None:
     """One key type whatever the wire sent: `"5123"` and `5123` are the same employee."""
     if value is None or value == "" or isinstance(value, bool):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import sys
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from pymongo.database import Database
 
 from peakon_ingest.marts.options import PREFIX
+from peakon_ingest.marts.people import name_words
 from peakon_ingest.marts.release import RELEASE, next_month
 from peakon_ingest.run.runs import RUNS
 from peakon_ingest.schedule import health
@@ -187,17 +189,31 @@ def children(db: Db, manager_id: str | None) -> list[Document]:
 
 
 def search(db: Db, text: str, limit: int = 20) -> list[Document]:
-    """Employees whose name holds `text` (any case), or whose id it is."""
-    pattern = {"$regex": re.escape(text), "$options": "i"}  # escaped: the text is matched, never run
-    fields = {"name": 1, "department": 1, "chain": 1}
-    found = [
-        {"employee_id": doc.pop("_id"), **doc}
-        for doc in db[PREFIX + "org"].find({"name": pattern}, fields).limit(limit)
-    ]
+    """Employees with a word of their name starting with each word of `text` (any case: "an smi"
+    finds Anna Smith), or whose id it is. The longest word is a prefix range over the indexed
+    `name_words` (an `$and` of several makes the embedded server scan), the others are checked here;
+    the text is compared, never run as a pattern."""
+    typed = sorted(name_words(text), key=len, reverse=True)
+    fields = {"name": 1, "department": 1, "chain": 1, "name_words": 1}
+    found: list[Document] = []
+    if typed:
+        where = {"name_words": {"$elemMatch": {"$gte": typed[0], "$lt": successor(typed[0])}}}
+        cursor = db[PREFIX + "org"].find(where, fields)
+        for doc in cursor.limit(limit) if len(typed) == 1 else cursor:
+            words = doc.pop("name_words", None) or []
+            if all(any(word.startswith(prefix) for word in words) for prefix in typed[1:]):
+                found.append({"employee_id": doc.pop("_id"), **doc})
+            if len(found) == limit:
+                break
     exact = employee(db, text)
     if exact is not None and all(row["employee_id"] != exact["employee_id"] for row in found):
         found.insert(0, {name: exact.get(name) for name in ("employee_id", "name", "department", "chain")})
     return found[:limit]
+
+
+def successor(prefix: str) -> str:
+    """The first text after every text that starts with `prefix` (code point order, as MongoDB's)."""
+    return prefix[:-1] + chr(min(ord(prefix[-1]) + 1, sys.maxunicode))
 
 
 def team_scores(db: Db, month: str, driver: str, managers: Iterable[Any]) -> dict[str, Score | None]:

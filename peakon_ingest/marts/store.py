@@ -19,7 +19,7 @@ from peakon_ingest.marts.options import PREFIX
 
 STAGING = "marts_staging_"  # not `mart_*`: the analysts' role never reads a mart being built
 INDEXES: dict[str, list[list[tuple[str, int]]]] = {
-    "org": [[("manager_id", 1)]],
+    "org": [[("manager_id", 1)], [("depth", 1)], [("name_words", 1)]],  # children, the tops, the search
     "release": [],
     "manager_question": [[("manager_id", 1), ("month", 1)], [("month", 1), ("question_id", 1)]],
     "driver_segment": [[("month", 1), ("segment", 1)]],

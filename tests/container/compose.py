@@ -28,7 +28,7 @@ def environment_defaults() -> dict[str, str]:
         "PEAKON_PLAIN_HTTP_HOSTS": "simulator",
         "MONGO_ROOT_PASSWORD": secrets.token_urlsafe(12),
         "MONGO_INGEST_PASSWORD": secrets.token_urlsafe(12),
-        "MONGO_WEB_PASSWORD": secrets.token_urlsafe(12),  # the web pages' (their services are not tested here yet)
+        "MONGO_WEB_PASSWORD": secrets.token_urlsafe(12),
         "PEAKON_PER_PAGE": "500",
     }
 
@@ -65,11 +65,14 @@ class Compose:
         lines += [f"{key}={value}" for key, value in wanted.items()]
         (self.project / ".env").write_text("\n".join(lines) + "\n")
 
-    def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+    def __call__(
+        self, *args: str, timeout: float = 300, check: bool = True, stdin: str | None = None
+    ) -> subprocess.CompletedProcess[str]:
         command = ["docker", "compose", "--ansi", "never", "-p", self.name, "-f", "docker-compose.yml", "-f", OVERRIDE]
         done = subprocess.run(
-            [*command, *args], cwd=self.project, capture_output=True, text=True, timeout=timeout, check=False
-        )
+            [*command, *args], cwd=self.project, input=stdin, capture_output=True, text=True, timeout=timeout,
+            check=False,
+        )  # fmt: skip
         if check and done.returncode != 0:
             msg = (
                 f"docker compose {' '.join(args)} exited {done.returncode}:\n{done.stdout[-3000:]}{done.stderr[-3000:]}"
@@ -94,5 +97,7 @@ class Compose:
         self("stop", *services, timeout=600)
         return time.monotonic() - start
 
-    def mongo_uri(self) -> str:
-        return f"mongodb://root:{self.variables['MONGO_ROOT_PASSWORD']}@127.0.0.1:27017/?authSource=admin"
+    def mongo_uri(self, user: str = "root") -> str:
+        """As root, or as `ingest` or `web` (the users the init scripts create), with the test's password."""
+        password = self.variables[f"MONGO_{user.upper()}_PASSWORD"]
+        return f"mongodb://{user}:{password}@127.0.0.1:27017/?authSource=admin"

@@ -5,6 +5,7 @@ the base carries this machine's extra CA certificates: none of them may ever be 
 
 from __future__ import annotations
 
+import hashlib
 import shutil
 import subprocess
 import tempfile
@@ -15,6 +16,7 @@ from tests.container.engine import run
 BASE = "python:3.11-slim-bookworm"
 MONGO = "mongo:7"
 STANDIN_LABEL = "org.peakon-ingest.stand-in"
+CONTEXT_LABEL = "org.peakon-ingest.stand-in.context"  # the sha256 of the build context
 HERE = Path(__file__).parent
 MONGO_CONTEXT = HERE / "standins" / "mongo"
 DEFAULT_MIRROR = "http://deb.debian.org/debian"
@@ -82,13 +84,36 @@ def build_base() -> str:
     return f"built stand-in {BASE} from debootstrap ({mirror})"
 
 
+def context_digest() -> str:
+    """The stand-in mongo's build context, hashed: an image built from an older gate is built anew."""
+    digest = hashlib.sha256()
+    for path in sorted(MONGO_CONTEXT.rglob("*")):
+        if path.is_file():
+            digest.update(f"{path.relative_to(MONGO_CONTEXT)}\0".encode() + path.read_bytes() + b"\0")
+    return digest.hexdigest()
+
+
+def label_of(image: str, label: str) -> str | None:
+    done = subprocess.run(
+        ["docker", "image", "inspect", "--format", f'{{{{index .Config.Labels "{label}"}}}}', image],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    value = done.stdout.strip()
+    return value if done.returncode == 0 and value not in {"", "<no value>"} else None
+
+
 def build_mongo() -> str:
-    if image_exists(MONGO):
+    """A real mongo:7 is used as it is; the stand-in is built when missing or built from another context."""
+    digest = context_digest()
+    if image_exists(MONGO) and label_of(MONGO, STANDIN_LABEL) is None:
         return f"{MONGO} present"
+    if label_of(MONGO, CONTEXT_LABEL) == digest:
+        return f"stand-in {MONGO} present (context {digest[:12]})"
     run(
         "docker", "build", "--network", "host", "--quiet", "-t", MONGO,
         "--label", f"{STANDIN_LABEL}=nx-27017 behind a SCRAM-SHA-1 gate; never push",
+        "--label", f"{CONTEXT_LABEL}={digest}",
         str(MONGO_CONTEXT),
         env={"DOCKER_BUILDKIT": "0", "PATH": "/usr/local/bin:/usr/bin:/bin"},
     )  # fmt: skip
-    return f"built stand-in {MONGO}"
+    return f"built stand-in {MONGO} (context {digest[:12]})"

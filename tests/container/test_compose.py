@@ -1,14 +1,20 @@
 """docker-compose.yml on a real Docker engine, in the order a user meets it: the demo profile, the
-default ingestor stopped during its start-up ingest and during a scheduled one, two ingestors at
-once, and `down -v`. The steps share one compose project and run in file order; each says what a
-user relies on. Run by `make container-test` (tests/container/run.py), never by `make test`."""
+pages (`web`, `web-demo`) over its marts, the default ingestor stopped during its start-up ingest
+and during a scheduled one, two ingestors at once, and `down -v`. The steps share one compose
+project and run in file order; each says what a user relies on. Run by `make container-test`
+(tests/container/run.py), never by `make test`."""
 
 from __future__ import annotations
 
 import contextlib
+import http.cookiejar
 import json
+import re
+import secrets
 import subprocess
 import time
+import urllib.error
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -23,6 +29,7 @@ from tests.reliability.checks import assert_bookmark_not_ahead
 
 GRACE_SECONDS = 120  # docker-compose.yml: stop_grace_period of the ingestors
 INGEST_UID = 10001
+WEB_PORT, WEB_DEMO_PORT = 8080, 8081  # where compose publishes them (tests/container/compose.host-network.yml)
 Db = Database[dict[str, Any]]
 
 
@@ -150,6 +157,79 @@ def test_the_demo_comes_up_behind_its_healthchecks_and_ingests_as_uid_10001(comp
     assert demo["answers_export"].count_documents({}) == run["counts"]["answers_export"]["inserted"]
     assert {"mart_manager_question", "mart_participation"} <= set(demo.list_collection_names())
     stopped_cleanly(compose, "ingestor-demo", compose.stop("ingestor-demo"))
+
+
+def mongo(uri: str) -> pymongo.MongoClient[dict[str, Any]]:
+    return pymongo.MongoClient(uri, serverSelectionTimeoutMS=10_000)
+
+
+class NoRedirect(urllib.request.HTTPRedirectHandler):
+    def redirect_request(self, *_: Any) -> None:
+        return None  # a 303 is an answer to look at, not to follow
+
+
+def fetch(
+    port: int, path: str, form: dict[str, str] | None = None, jar: http.cookiejar.CookieJar | None = None
+) -> tuple[int, dict[str, str], str]:
+    """(status, headers, body) of a GET, or of a POST of `form`, to the pages on 127.0.0.1:`port`;
+    redirects are returned, not followed."""
+    opener = urllib.request.build_opener(NoRedirect, urllib.request.HTTPCookieProcessor(jar))
+    data = urllib.parse.urlencode(form).encode() if form is not None else None
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=data)
+    try:
+        with opener.open(request, timeout=10) as response:
+            return response.status, dict(response.headers), response.read().decode()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read().decode()
+
+
+def test_the_pages_come_up_behind_their_healthchecks_as_uid_10001_and_ask_for_a_login(compose: Compose) -> None:
+    with events() as order:
+        compose("--profile", "demo", "up", "-d", "--wait", "--wait-timeout", "300", "web", "web-demo", timeout=400)
+    for service, port in (("web", WEB_PORT), ("web-demo", WEB_DEMO_PORT)):
+        container = f"{compose.name}-{service}-1"
+        assert first(order, container, "start") < first(order, container, "health_status: healthy"), order
+        assert uid_of(compose, service) == INGEST_UID
+        assert fetch(port, "/healthz")[::2] == (200, '{"status":"ok"}')
+        for page, login in (("/", "/login"), ("/org", "/login?next=/org"), ("/runs", "/login?next=/runs")):
+            status, headers, _ = fetch(port, page)
+            assert (status, headers["location"]) == (303, login), (service, page)
+        status, headers, body = fetch(port, "/login")
+        assert status == 200
+        assert "default-src 'self'" in headers["content-security-policy"]
+        assert 'name="password"' in body
+
+
+def test_the_pages_read_the_marts_as_the_web_user_the_init_scripts_create(compose: Compose, client: Any) -> None:
+    # The web user authenticates with its own password, and no other.
+    with mongo(compose.mongo_uri("web")) as web:
+        assert web["peakon_demo"]["mart_manager_question"].find_one() is not None
+    wrong_uri = compose.mongo_uri("web").replace("mongodb://web:", "mongodb://web:wrong-")
+    with (
+        mongo(wrong_uri) as wrong,
+        pytest.raises(pymongo.errors.OperationFailure, match="Authentication failed"),
+    ):
+        wrong["peakon_demo"]["mart_manager_question"].find_one()
+    # A user added as the README says (as the ingestor's MongoDB user), then signed in to the demo's pages.
+    password = secrets.token_urlsafe(16)
+    compose(
+        "--profile", "demo", "run", "--rm", "-T", "ingestor-demo", "peakon-ingest", "web-user", "add", "ana",
+        "--role", "analyst", stdin=f"{password}\n",
+    )  # fmt: skip
+    assert client["peakon_demo"]["web_users"].find_one({"_id": "ana"}, {"role": 1}) == {"_id": "ana", "role": "analyst"}
+    jar = http.cookiejar.CookieJar()
+    _, _, form = fetch(WEB_DEMO_PORT, "/login", jar=jar)
+    token = re.search(r'name="csrf" value="([^"]+)"', form)
+    assert token is not None, form
+    status, headers, body = fetch(WEB_DEMO_PORT, "/login", {"csrf": token[1], "name": "ana", "password": password}, jar)
+    assert (status, headers.get("location")) == (303, "/"), body[-2000:]
+    status, _, overview = fetch(WEB_DEMO_PORT, "/", jar=jar)
+    assert status == 200, overview[-2000:]
+    assert "no released month yet" not in overview
+    assert "Latest released month:" in overview
+    assert "data-chart" in overview
+    assert fetch(WEB_DEMO_PORT, "/runs", jar=jar)[0] == 403  # an analyst's role, read from web_users
+    compose.stop("web", "web-demo")
 
 
 @pytest.mark.usefixtures("slow_simulator")

@@ -239,7 +239,15 @@ def org(world: World, segments: tuple[str, ...], *, named: bool = True) -> dict[
         below = [other for other in chart if who in above(chart, other)]
         declared = manager_of(doc)
         rows[who] = {
-            **({"name": attributes.get("name"), "identifier": attributes.get("identifier")} if named else {}),
+            **(
+                {
+                    "name": attributes.get("name"),
+                    "name_words": str(attributes["name"]).casefold().split() if attributes.get("name") else [],
+                    "identifier": attributes.get("identifier"),
+                }
+                if named
+                else {}
+            ),
             "department": attributes.get(segments[0]),
             "sub_department": attributes.get(segments[1]) if len(segments) > 1 else None,
             "manager_id": declared,

@@ -299,12 +299,19 @@ def test_the_compose_web_users_script_is_the_generated_one() -> None:
     assert script.read_text() == render_web(), regenerate
 
 
-def test_the_org_search_matches_names_in_any_case_and_ids_and_runs_no_pattern(site: Site) -> None:
+def test_the_org_search_matches_word_beginnings_in_any_case_and_ids_and_runs_no_pattern(site: Site) -> None:
     analyst = site.session("ana")
     person = site.db["mart_org"].find_one({"depth": 2})
     assert person is not None
     by_name = analyst.get(f"{site.url}/org/search", params={"q": person["name"].upper()}, timeout=10).json()
     assert str(person["_id"]) in [p["id"] for p in by_name]
+    *first, last = person["name"].split()
+    beginnings = [last[:2].upper(), *(word[:1].lower() for word in first)]  # "Anna Smith": "SM a"
+    by_beginnings = analyst.get(f"{site.url}/org/search", params={"q": " ".join(beginnings)}, timeout=10).json()
+    for found in by_beginnings:
+        words = found["name"].casefold().split()
+        assert all(any(word.startswith(b.casefold()) for word in words) for b in beginnings), (beginnings, found)
+    assert str(person["_id"]) in [p["id"] for p in by_beginnings] or len(by_beginnings) == 20, person
     assert [str(c) for c in person["chain"]] == next(p["chain"] for p in by_name if p["id"] == str(person["_id"]))
     by_id = analyst.get(f"{site.url}/org/search", params={"q": str(person["_id"])}, timeout=10).json()
     assert by_id[0]["id"] == str(person["_id"])

@@ -5,7 +5,9 @@ The gate listens where mongod would (GATE_HOST:27017, loopback: the test runs ev
 host networking) and starts nx-27017 on NX_PORT behind it. It answers `saslStart`/`saslContinue`
 itself (SCRAM-SHA-1, mongod's password digest, the server signature checked by the client too)
 for the users the real image would have: root (MONGO_INITDB_ROOT_USERNAME and its password file)
-and `ingest` (the password file deploy/mongo/ingest-user.js reads). Until a connection has
+and each user an init script mounted in /docker-entrypoint-initdb.d creates (deploy/mongo/*.js:
+`createUser({ user: "ingest", ...`), with the password file that script reads (`process.env.X ||
+"/run/secrets/..."`), as the real image's first start would run it. Until a connection has
 authenticated, it refuses every command but the handshake and ping (code 13, Unauthorized), as
 mongod does with authorization on; after, it passes messages through unchanged. Roles are not
 enforced: what a user may do is left to a real MongoDB.
@@ -18,6 +20,7 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import secrets
 import signal
 import struct
@@ -34,12 +37,28 @@ ITERATIONS = 10_000
 HEADER = struct.Struct("<iiii")
 
 
+INIT_SCRIPTS = Path("/docker-entrypoint-initdb.d")
+CREATED_USER = re.compile(r"createUser\(\{\s*user:\s*\"(\w+)\"")
+PASSWORD_FILE = re.compile(r"process\.env\.(\w+_PASSWORD_FILE)\s*\|\|\s*\"([^\"]+)\"")
+
+
+def created_users() -> dict[str, str]:
+    """User -> password file, of each init script that creates a user (the equivalent of running it)."""
+    users = {}
+    for script in sorted(INIT_SCRIPTS.glob("*.js")):
+        text = script.read_text()
+        user, password_file = CREATED_USER.search(text), PASSWORD_FILE.search(text)
+        if user and password_file:
+            users[user[1]] = os.environ.get(password_file[1], password_file[2])
+    return users
+
+
 def password_of(user: str) -> str | None:
     files = {
         os.environ.get("MONGO_INITDB_ROOT_USERNAME", "root"): os.environ.get(
             "MONGO_INITDB_ROOT_PASSWORD_FILE", "/run/secrets/mongo_root_password"
         ),
-        "ingest": os.environ.get("MONGO_INGEST_PASSWORD_FILE", "/run/secrets/mongo_ingest_password"),
+        **created_users(),
     }
     try:
         return Path(files[user]).read_text().strip() or None
