@@ -63,6 +63,7 @@ def build(
         org = Org(Staff.load(store.employees(db), store.history(db)), store.catalog(db))
         state.known = release.attributes(org.staff)
     release.check_segments(state.known, options.segments)  # the staff as last read when it has not changed
+    log.info("building marts ...")  # after the check: a setting that does not fit is the one line said
     answers = read(itertools.chain([first] if first else [], pending), org.boundaries if org else [])
     report: dict[str, Any] = {
         "read_seconds": round(time.monotonic() - started, 3),

@@ -202,7 +202,6 @@ def build_recorded(db: Database[dict[str, Any]], settings: Settings, heartbeat: 
     # Imported here: Polars costs an ingest without marts 1 s of CPU and 50 MB at start-up.
     from peakon_ingest.marts.build import build  # noqa: PLC0415
 
-    log.info("building marts ...")
     started = time.monotonic()
     try:
         marts = build(db, settings.mart_options(), heartbeat)
