@@ -34,6 +34,7 @@ TIERS = {
         "target-mongo-upsert/target_mongo_upsert_tests/test_sdk_contract.py",
         "tests/test_layering.py",
         "tests/test_module_maps.py",
+        "tests/test_mutants_list.py",
         "tests/test_plugin_contracts.py",
         "tests/test_tiers.py",
     ),

@@ -320,7 +320,7 @@ MUTATIONS = (
     ),
     Mutation(
         "a run never stopped at PEAKON_RUN_TIMEOUT",
-        "peakon_ingest/pipeline.py",
+        "peakon_ingest/run/pipeline.py",
         "                if time.monotonic() >= deadline:",
         "                if False:",
         ("tests/operation/test_run_deadline.py", "-k", "deadline_stops"),
