@@ -16,7 +16,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from peakon_ingest.marts import query
-from peakon_ingest.web.app import Config, config, render
+from peakon_ingest.web.app import config, render
 
 Guard = Callable[[str], Callable[[Callable[[Request], Response]], Any]]
 EMPTY = "no released month yet: run peakon-ingest ingest"
@@ -95,14 +95,10 @@ def empty(request: Request, title: str) -> Response:
     return render(request, "empty.html", title=title, message=EMPTY, user=request.state.user)
 
 
-def released_or_none(cfg: Config) -> list[str]:
-    return query.released(cfg.db)
-
-
 # -- pages --------------------------------------------------------------------------------------------
 def overview(request: Request) -> Response:
     cfg = config(request)
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     if not months:
         return empty(request, "Overview")
     scores = query.company(cfg.db, months)
@@ -128,7 +124,7 @@ def overview(request: Request) -> Response:
 
 def org(request: Request) -> Response:
     cfg = config(request)
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     if not months:
         return empty(request, "Org map")
     month = month_param(request, months)
@@ -141,7 +137,7 @@ def org(request: Request) -> Response:
 def org_children(request: Request) -> Response:
     """JSON: the employees right under `?id=` (none: the tops), each with the team's figure."""
     cfg = config(request)
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     manager = request.query_params.get("id")
     if manager is not None and query.employee(cfg.db, manager) is None:
         raise HTTPException(404, "no such employee")
@@ -180,7 +176,7 @@ def manager(request: Request) -> Response:
     person = query.employee(cfg.db, ident)
     if person is None:
         raise HTTPException(404, f"no employee {ident[:40]!r} in the org chart")
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     rows = query.manager_rows(cfg.db, ident)
     if request.url.path.endswith(".csv"):
         return csv_response(rows, "manager_question", f"manager-{ident}.csv")
@@ -203,7 +199,7 @@ def manager(request: Request) -> Response:
 
 def segments(request: Request) -> Response:
     cfg = config(request)
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     if not months:
         return empty(request, "Segments")
     month = month_param(request, months)
@@ -222,7 +218,7 @@ def segments(request: Request) -> Response:
 
 def participation(request: Request) -> Response:
     cfg = config(request)
-    months = released_or_none(cfg)
+    months = query.released(cfg.db)
     if not months:
         return empty(request, "Participation")
     rows = query.participation(cfg.db)
