@@ -305,6 +305,13 @@ MUTATIONS = (
         ("tests/cli/test_config_and_daemon.py", "-k", "dot_env"),
     ),
     Mutation(
+        "a stop passed on to the jobs running at the stop only, not to one started as it came",
+        "peakon_ingest/schedule/daemon.py",
+        "        time.sleep(PASS_ON_SECONDS)",
+        "        break",
+        ("tests/operation/test_unattended.py", "-k", "scheduler_starts"),
+    ),
+    Mutation(
         "a failed run exits 2 instead of 1",
         "peakon_ingest/cli.py",
         "raise fail(f\"run failed: {hints.explain(result.error or '')}\", EXIT_FAILED)",

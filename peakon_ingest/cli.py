@@ -17,12 +17,13 @@ from pymongo.errors import PyMongoError
 from peakon_ingest import __version__, hints, report
 from peakon_ingest.logs import JsonFormatter, json_logs, setup_logging
 from peakon_ingest.marts import out_file
-from peakon_ingest.run.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams, stop_requested
+from peakon_ingest.run.ingest import Ingest, IngestOptions, build_marts, open_database, parse_streams
 from peakon_ingest.run.run_lock import LOCK_ID, LOCKS, LockHeldError
 from peakon_ingest.run.runs import now, recent_runs
 from peakon_ingest.schedule import health
 from peakon_ingest.schedule.daemon import run_scheduler, scheduler_command, supercronic, write_crontab
 from peakon_ingest.settings import ConfigError, Settings, load_settings
+from peakon_ingest.stopping import STOP, stop_on_signals
 
 HELP_SETTINGS = {"help_option_names": ["-h", "--help"]}
 # Plain help (no rich panels): it fits 80 columns, and a flag shows no `<bool>` label.
@@ -228,29 +229,30 @@ def daemon(
     crontab: Annotated[Path | None, typer.Option(help="Where to write the crontab.")] = None,
 ) -> None:
     """Check settings and MongoDB, ingest once if RUN_ON_START, then run the schedule with supercronic."""
-    settings = settings_or_exit()
-    executable = configured(lambda: supercronic(settings))
-    configured(settings.tap_settings)
-    configured(settings.target_settings)
-    client, _ = configured(lambda: open_database(settings))
-    client.close()
-    if settings.run_on_start:
-        try:
-            ingest(full_sync=None, dry_run=False, streams=None)
-        except typer.Exit as done:
-            if done.exit_code == EXIT_CONFIG:
-                raise
-            if done.exit_code:
-                log.warning("the start-up ingest failed; the schedule runs anyway")
-    if stop_requested():
-        log.warning("stopped during the start-up ingest: the schedule is not started")
-        return
-    path = write_crontab(settings, crontab or Path(tempfile.gettempdir()) / "peakon-ingest.crontab")
-    log.info(
-        "schedule %r (%s) written to %s; next run %s; supercronic runs it",
-        settings.schedule_cron, settings.cron_tz or "UTC", path, settings.schedule().after(now()).isoformat(),
-    )  # fmt: skip
-    code = run_scheduler(scheduler_command(executable, path, settings))
+    with stop_on_signals():  # from the start: a stop between the start-up ingest and the schedule counts too
+        settings = settings_or_exit()
+        executable = configured(lambda: supercronic(settings))
+        configured(settings.tap_settings)
+        configured(settings.target_settings)
+        client, _ = configured(lambda: open_database(settings))
+        client.close()
+        if settings.run_on_start:
+            try:
+                ingest(full_sync=None, dry_run=False, streams=None)
+            except typer.Exit as done:
+                if done.exit_code == EXIT_CONFIG:
+                    raise
+                if done.exit_code:
+                    log.warning("the start-up ingest failed; the schedule runs anyway")
+        if STOP.is_set():
+            log.warning("stopped during the start-up ingest: the schedule is not started")
+            return
+        path = write_crontab(settings, crontab or Path(tempfile.gettempdir()) / "peakon-ingest.crontab")
+        log.info(
+            "schedule %r (%s) written to %s; next run %s; supercronic runs it",
+            settings.schedule_cron, settings.cron_tz or "UTC", path, settings.schedule().after(now()).isoformat(),
+        )  # fmt: skip
+        code = run_scheduler(scheduler_command(executable, path, settings), STOP)
     if code:
         raise typer.Exit(code)
 

@@ -3,12 +3,9 @@
 from __future__ import annotations
 
 import logging
-import signal
-import threading
 import time
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,6 +22,7 @@ from peakon_ingest.run.run_lock import IngestLock
 from peakon_ingest.run.runs import abandon_stale_runs, finish_run, start_run
 from peakon_ingest.run.tokens import store_token, stored_token
 from peakon_ingest.settings import ConfigError, Settings
+from peakon_ingest.stopping import STOP, stop_on_signals
 
 log = logging.getLogger("peakon_ingest")
 
@@ -57,31 +55,6 @@ def open_database(settings: Settings) -> tuple[MongoClient[dict[str, Any]], Data
     return client, client[settings.mongo_db]
 
 
-_stopped = threading.Event()  # a stop signal arrived during a run of this process
-
-
-def stop_requested() -> bool:
-    return _stopped.is_set()
-
-
-@contextmanager
-def stop_on_signals(pipeline: Pipeline) -> Iterator[None]:
-    """SIGTERM/SIGINT end the run cleanly: the current batch is committed and state saved."""
-
-    def stop(*_: object) -> None:
-        _stopped.set()
-        pipeline.request_stop()
-
-    previous = {sig: signal.getsignal(sig) for sig in (signal.SIGTERM, signal.SIGINT)}
-    for sig in previous:
-        signal.signal(sig, stop)
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 class Ingest:
     def __init__(self, settings: Settings, options: IngestOptions) -> None:
         self.settings = settings
@@ -107,7 +80,7 @@ class Ingest:
 
     def run(self) -> tuple[PipelineResult, dict[str, Any] | None]:
         client, db = open_database(self.settings)
-        with client:
+        with client, stop_on_signals():
             if self.options.dry_run:
                 return self._dry_run(db), None
             return self._run(db)
@@ -125,7 +98,7 @@ class Ingest:
             totals=last_counts(db),
             timeout_seconds=self.settings.peakon_run_timeout if write else None,
         )
-        with stop_on_signals(pipeline):
+        with STOP.heard_by(lambda _: pipeline.request_stop()):
             return pipeline.run()
 
     def _dry_run(self, db: Database[dict[str, Any]]) -> PipelineResult:

@@ -2,9 +2,9 @@
 runs supercronic as its child, staying the container's main process so a stop reaches the ingest.
 
 supercronic starts each job in a process group of its own and, on SIGTERM, only waits for it; so
-the daemon passes SIGTERM (or SIGINT) on to supercronic and to each job's process group: the ingest
-commits its current page, saves its state, records the run as interrupted and exits, and
-supercronic, its job done, exits too.
+the daemon passes SIGTERM (or SIGINT) on to supercronic and to each job's process group, also to a
+job supercronic started as the stop came: the ingest commits its current page, saves its state,
+records the run as interrupted and exits, and supercronic, its jobs done, exits too.
 """
 
 from __future__ import annotations
@@ -16,12 +16,15 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
-from types import FrameType
 
 from peakon_ingest.settings import ConfigError, Settings
+from peakon_ingest.stopping import StopRequest
 
 PROC = Path("/proc")
+PASS_ON_SECONDS = 0.2
 
 
 def crontab_text(settings: Settings) -> str:
@@ -58,9 +61,11 @@ def scheduler_command(executable: str, crontab: Path, settings: Settings) -> lis
 
 
 def job_groups(scheduler: int) -> set[int]:
-    """The process groups of the scheduler's descendants (its jobs), read from /proc."""
-    parents: dict[int, int] = {}
-    groups: dict[int, int] = {}
+    """The process groups of the scheduler's children, its jobs, read from /proc. Not of their
+    children: an ingest stops its tap and target itself, in order (the tap first, the target on the
+    tap's end), and a signal of ours reaching the target too would have it drain its sinks inside a
+    signal handler, out of that order."""
+    groups: set[int] = set()
     for entry in PROC.iterdir():
         if not entry.name.isdigit():
             continue
@@ -68,31 +73,34 @@ def job_groups(scheduler: int) -> set[int]:
             fields = (entry / "stat").read_text().rsplit(")", 1)[1].split()
         except OSError:  # gone meanwhile
             continue
-        parents[int(entry.name)], groups[int(entry.name)] = int(fields[1]), int(fields[2])
-    found: set[int] = set()
-    frontier = [scheduler]
-    while frontier:
-        parent = frontier.pop()
-        children = [pid for pid, ppid in parents.items() if ppid == parent]
-        found.update(groups[pid] for pid in children)
-        frontier.extend(children)
-    return found - {groups.get(scheduler), os.getpgrp()}
+        if int(fields[1]) == scheduler:
+            groups.add(int(fields[2]))
+    with contextlib.suppress(ProcessLookupError):
+        groups.discard(os.getpgid(scheduler))
+    return groups - {os.getpgrp()}
 
 
-def run_scheduler(command: list[str]) -> int:
-    """Run supercronic until it exits; a stop signal goes to it and to every job's process group."""
+def run_scheduler(command: list[str], stop: StopRequest) -> int:
+    """Run supercronic until it exits; a stop is passed on to it and to every job's process group."""
     child = subprocess.Popen(command)  # noqa: S603 - the configured supercronic, fixed arguments
+    heard = threading.Event()
+    threading.Thread(target=pass_on, args=(child, stop, heard), daemon=True).start()
+    with stop.heard_by(lambda _: heard.set()):
+        return child.wait()
 
-    def forward(signum: int, _: FrameType | None) -> None:
-        for group in job_groups(child.pid):
+
+def pass_on(child: subprocess.Popen[bytes], stop: StopRequest, heard: threading.Event) -> None:
+    """Once a stop is heard: to supercronic first (it starts no job after it), then to each job's
+    process group, again every PASS_ON_SECONDS for a job it started in the meantime, until it exits
+    (it waits for its jobs). Not in the signal handler: the jobs are looked up in /proc."""
+    heard.wait()
+    signum = stop.signum or signal.SIGTERM
+    with contextlib.suppress(ProcessLookupError):
+        child.send_signal(signum)
+    told: set[int] = set()
+    while child.returncode is None:
+        for group in job_groups(child.pid) - told:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.killpg(group, signum)
-        with contextlib.suppress(ProcessLookupError):
-            child.send_signal(signum)
-
-    previous = {sig: signal.signal(sig, forward) for sig in (signal.SIGTERM, signal.SIGINT)}
-    try:
-        return child.wait()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
+            told.add(group)
+        time.sleep(PASS_ON_SECONDS)

@@ -6,7 +6,8 @@ published, is out of reach here). It behaves as supercronic does where a clean s
   misses it), with the crontab's `NAME=value` lines in its environment;
 - a job still running when its next time comes is not started again (supercronic without -overlapping);
 - on SIGTERM or SIGINT it starts nothing more and passes nothing on: it waits for the running jobs,
-  then exits 0.
+  then exits 0. With $STANDIN_JOB_ON_STOP set it first starts each job not running, as supercronic
+  may when a stop meets a job's start (its scheduler and its signal handling run concurrently).
 
 Schedules are read by peakon-ingest's own parser of supercronic's syntax (5 to 7 fields, @weekly...,
 CRON_TZ). supercronic's flags are accepted and ignored. What it does goes to stderr and, when
@@ -70,6 +71,23 @@ def parse(lines: list[str], now: dt.datetime) -> tuple[list[Job], dict[str, str]
     return jobs, variables
 
 
+def start(job: Job, variables: dict[str, str]) -> None:
+    say(f"starting {job.command}")
+    job.process = subprocess.Popen(["/bin/sh", "-c", job.command], process_group=0, env={**os.environ, **variables})
+
+
+def tick(job: Job, variables: dict[str, str], now: dt.datetime) -> None:
+    if job.process is not None and job.process.poll() is not None:
+        say(f"job exited {job.process.returncode}")
+        job.process = None
+    if job.due <= now:
+        job.due = job.schedule.after(now)
+        if job.process is not None:
+            say("job still running: not started again")
+            return
+        start(job, variables)
+
+
 def main() -> int:
     crontab = Path(sys.argv[-1]).read_text().splitlines()
     say(f"args {sys.argv[1:]}")
@@ -84,21 +102,12 @@ def main() -> int:
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
     while not stopping:
-        now = dt.datetime.now(dt.UTC)
         for job in jobs:
-            if job.process is not None and job.process.poll() is not None:
-                say(f"job exited {job.process.returncode}")
-                job.process = None
-            if job.due <= now:
-                job.due = job.schedule.after(now)
-                if job.process is not None:
-                    say("job still running: not started again")
-                    continue
-                say(f"starting {job.command}")
-                job.process = subprocess.Popen(
-                    ["/bin/sh", "-c", job.command], process_group=0, env={**os.environ, **variables}
-                )
+            tick(job, variables, dt.datetime.now(dt.UTC))
         time.sleep(TICK_SECONDS)
+    for job in jobs:
+        if os.environ.get("STANDIN_JOB_ON_STOP") and job.process is None:
+            start(job, variables)
     for job in jobs:
         if job.process is not None:
             say(f"job exited {job.process.wait()}")

@@ -202,6 +202,33 @@ def test_the_daemon_stops_a_running_ingest_cleanly(
     assert mongo_db["locks"].count_documents({}) == 0
 
 
+def test_a_job_the_scheduler_starts_as_the_stop_comes_is_stopped_too(
+    tmp_path: Path, make_simulator: SimulatorFactory, mongo_uri: str, mongo_db: Db
+) -> None:
+    """supercronic may start a job while it takes in a stop: the daemon passes the stop on to that job
+    as well, so it never runs a whole ingest while the container waits to be killed."""
+    sim: SimulatorThread = make_simulator(answers=20_000)
+    control(sim, "POST", "faults", {"kind": "slow", "delay": 2.0, "times": -1, "path": "/answers/export"})
+    standin, log = standin_scheduler(tmp_path)
+    env = cli_env(sim, mongo_uri, mongo_db.name, SUPERCRONIC_PATH=str(standin), RUN_ON_START="false",
+                  SCHEDULE_CRON="0 3 1 1 *", STANDIN_LOG=str(log), STANDIN_JOB_ON_STOP="1")  # fmt: skip
+    daemon = start_cli(["daemon", "--crontab", str(tmp_path / "crontab")], env, tmp_path)
+    deadline = time.monotonic() + 60
+    while not (log.exists() and "crontab" in log.read_text()):
+        assert time.monotonic() < deadline, "the scheduler never started"
+        time.sleep(0.2)
+    daemon.send_signal(signal.SIGTERM)
+    _, stderr = daemon.communicate(timeout=120)
+    assert daemon.returncode == 0, (stderr[-3000:], log.read_text())
+    recorded = log.read_text()
+    assert recorded.index("SIGTERM") < recorded.rindex("starting"), recorded  # the job came after the stop
+    assert "job exited" in recorded
+    statuses = [run["status"] for run in mongo_db["ingestion_runs"].find()]
+    assert set(statuses) <= {"interrupted"}, statuses  # stopped at its start, or before it recorded a run
+    assert mongo_db["answers_export"].count_documents({}) < 20_000
+    assert mongo_db["locks"].count_documents({}) == 0
+
+
 def test_the_mongodb_password_comes_from_a_file_and_never_shows(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
