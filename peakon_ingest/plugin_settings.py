@@ -16,9 +16,7 @@ from importlib import resources
 from typing import Any
 
 from jsonschema import Draft7Validator
-from tap_peakon import contract as tap_contract
 from tap_peakon.contract import ENVELOPE_FIELDS, READ_UP_TO, base_url_problem, redact_fields_problem
-from target_mongo_upsert import contract as target_contract
 
 
 @dataclass(frozen=True)
@@ -89,7 +87,7 @@ TARGET_EXTRAS: dict[str, Any] = {
 }
 
 
-# Generated: `python -m peakon_ingest.plugin_settings > peakon_ingest/plugin_schemas.json`.
+# Generated: `python -m peakon_ingest.devtools.plugin_schemas > peakon_ingest/plugin_schemas.json`.
 SCHEMAS_FILE = "plugin_schemas.json"
 
 
@@ -103,13 +101,6 @@ def plugin_schema(plugin: str) -> dict[str, Any]:
     the plugins costs the CLI a third of a second of CPU at every start, the SDK's imports)."""
     copies = json.loads(resources.files("peakon_ingest").joinpath(SCHEMAS_FILE).read_text(encoding="utf-8"))
     return {"properties": copies[plugin]}
-
-
-def render_schemas() -> str:
-    """SCHEMAS_FILE's content, from the plugins' config schemas (a test checks the committed copy)."""
-    schemas = {TAP: tap_contract.config_schema(), TARGET: target_contract.config_schema()}
-    copies = {plugin: {m.setting: schemas[plugin]["properties"][m.setting] for m in TABLE[plugin]} for plugin in TABLE}
-    return json.dumps(copies, indent=2, sort_keys=True) + "\n"
 
 
 def _types(prop: Mapping[str, Any]) -> list[str]:
@@ -188,7 +179,3 @@ def default(plugin: str, variable: str) -> Any:
 
 
 VARIABLES = tuple(m.variable for mappings in TABLE.values() for m in mappings)
-
-
-if __name__ == "__main__":
-    print(render_schemas(), end="")  # noqa: T201

@@ -18,8 +18,9 @@ import yaml
 from peakon_simulator import DEFAULT_APP_TOKEN, SimulatorThread
 from pymongo import MongoClient
 
+from peakon_ingest.devtools import plugin_schemas
 from peakon_ingest.devtools.meltano_project import render
-from peakon_ingest.plugin_settings import SCHEMAS_FILE, TABLE, render_schemas
+from peakon_ingest.plugin_settings import SCHEMAS_FILE, TABLE
 from tests.cli.helpers import cli_env, run_cli
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,8 +54,9 @@ def meltano() -> str:
 
 def test_the_cli_s_copy_of_the_plugin_schemas_is_generated_from_the_plugins() -> None:
     committed = (ROOT / "peakon_ingest" / SCHEMAS_FILE).read_text()
-    assert committed == render_schemas(), (
-        f"peakon_ingest/{SCHEMAS_FILE} is stale: python -m peakon_ingest.plugin_settings > peakon_ingest/{SCHEMAS_FILE}"
+    assert committed == plugin_schemas.render(), (
+        f"peakon_ingest/{SCHEMAS_FILE} is stale: "
+        f"python -m peakon_ingest.devtools.plugin_schemas > peakon_ingest/{SCHEMAS_FILE}"
     )
 
 
