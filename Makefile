@@ -14,7 +14,7 @@ MELTANO_VENV := .venv-meltano
 MELTANO_STAMP := $(MELTANO_VENV)/.installed-stamp
 INTEROP_VENVS := .venv-interop
 
-.PHONY: venv meltano-venv interop-venvs test lint demo web bench bench-simulator mutants lock container-test clean
+.PHONY: venv meltano-venv interop-venvs test lint demo web bench bench-simulator mutants lock vendor container-test clean
 
 $(STAMP): $(PACKAGES)
 	$(PY) -m venv $(VENV)
@@ -86,6 +86,11 @@ lock: venv
 	$(BIN)/python -m peakon_ingest.devtools.requirements > deploy/requirements.in
 	$(BIN)/pip-compile --quiet --generate-hashes --allow-unsafe --strip-extras \
 	  --output-file deploy/requirements.lock deploy/requirements.in
+
+# The vendored JavaScript (ECharts for the pages, axe-core for the tests) again from the npm registry, at
+# the versions and checksums pinned in peakon_ingest/devtools/vendored.py (refused when they differ).
+vendor: venv
+	$(BIN)/python -m peakon_ingest.devtools.vendored $(ARGS)
 
 clean:
 	rm -rf $(VENV) $(MELTANO_VENV) $(INTEROP_VENVS) .meltano .pytest_cache .mypy_cache .ruff_cache .container-test

@@ -37,6 +37,7 @@ TIERS = {
         "tests/test_mutants_list.py",
         "tests/test_plugin_contracts.py",
         "tests/test_tiers.py",
+        "tests/web/test_vendored.py",
     ),
     "system": (
         "tests/cli",

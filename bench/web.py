@@ -1,6 +1,7 @@
 """The web pages over the marts of a large ingest: p95 of each page (time to the whole response, from
-a client on loopback: an upper bound of the server's time), each page's weight with its assets, and
-how long the org map takes to be usable in headless Chromium (the tree's first level loaded).
+a client on loopback: an upper bound of the server's time), each page's weight with its assets (the
+bytes transferred, as a browser asks: gzip accepted; and unzipped), and how long the org map takes to
+be usable in headless Chromium (the tree's first level loaded).
 
 `bench.run` calls `measure` on the marts of its 1,000,000-answer run; `python -m bench.web` runs it
 alone over a smaller ingest of its own (for development)."""
@@ -8,6 +9,7 @@ alone over a smaller ingest of its own (for development)."""
 from __future__ import annotations
 
 import argparse
+import gzip
 import json
 import re
 import statistics
@@ -84,13 +86,16 @@ def measure(mongo_uri: str, db_name: str, min_respondents: int = 5) -> dict[str,
                 times.append(time.perf_counter() - started)
                 assert reply.status_code == 200, (path, reply.status_code)
                 body = reply.content
-            assets = sum(len(session.get(url + a, timeout=30).content) for a in set(ASSET.findall(body.decode())))
+            assets = [weight(session, url + a) for a in sorted(set(ASSET.findall(body.decode())))]
             found["pages"][name] = {
                 "p95_ms": round(statistics.quantiles(times, n=20)[18] * 1000, 1),
                 "median_ms": round(statistics.median(times) * 1000, 1),
-                "bytes_with_assets": len(body) + assets,
+                "bytes_with_assets": len(body) + sum(sent for sent, _ in assets),  # pages are never zipped
+                "unzipped_bytes_with_assets": len(body) + sum(size for _, size in assets),
             }
-        found["org_interactive_s"] = org_interactive(url, session)
+        found["org_interactive_s"] = statistics.median(usable(url, session, "/org", "#tree[data-ready=true]"))
+        charts = usable(url, session, "/", "body[data-charts=ready]")  # ECharts: 1 MB to parse and run
+        found["overview_charts_s"], found["overview_charts_first_s"] = statistics.median(charts), charts[0]
     finally:
         server.should_exit = True
         thread.join(10)
@@ -106,8 +111,18 @@ def measure(mongo_uri: str, db_name: str, min_respondents: int = 5) -> dict[str,
     return found
 
 
-def org_interactive(url: str, session: requests.Session) -> float:
-    """Seconds from navigating to /org until its tree's first level is in place (median of 5)."""
+def weight(session: requests.Session, url: str) -> tuple[int, int]:
+    """(bytes transferred, bytes unzipped) of a GET with gzip accepted (requests' default, a browser's)."""
+    reply = session.get(url, stream=True, timeout=30)
+    sent = reply.raw.read(decode_content=False)
+    zipped = reply.headers.get("content-encoding") == "gzip"
+    return len(sent), len(gzip.decompress(sent)) if zipped else len(sent)
+
+
+def usable(url: str, session: requests.Session, path: str, ready: str) -> list[float]:
+    """Seconds from navigating to `path` until `ready` matches (the org map: its tree's first level
+    in place; the overview: its charts drawn), 5 times in headless Chromium: the first with an empty
+    cache, the others with its scripts cached."""
     cookies = [{"name": c.name, "value": c.value or "", "url": url} for c in session.cookies]
     seconds = []
     with sync_playwright() as driver:
@@ -117,11 +132,11 @@ def org_interactive(url: str, session: requests.Session) -> float:
         page = context.new_page()
         for _ in range(5):
             started = time.perf_counter()
-            page.goto(f"{url}/org")
-            page.wait_for_selector("#tree[data-ready=true]")
-            seconds.append(time.perf_counter() - started)
+            page.goto(url + path)
+            page.wait_for_selector(ready)
+            seconds.append(round(time.perf_counter() - started, 3))
         browser.close()
-    return round(statistics.median(seconds), 3)
+    return seconds
 
 
 def main() -> None:

@@ -410,6 +410,13 @@ MUTATIONS = (
         ("tests/web/test_pages_http.py", "-k", "markup"),
     ),
     Mutation(
+        "web: chart tooltips as HTML (style attributes the CSP refuses)",
+        "peakon_ingest/web/static/charts.js",
+        'renderMode: "richText"',
+        'renderMode: "html"',
+        ("tests/web/test_browser.py", "-k", "tooltip"),
+    ),
+    Mutation(
         "the operator reaches past a plugin's contract",
         "peakon_ingest/marts/people.py",
         "from tap_peakon.contract import as_int_or_self",

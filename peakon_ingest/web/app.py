@@ -20,6 +20,7 @@ from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
+from starlette.middleware.gzip import GZipMiddleware
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Mount, Route
@@ -224,6 +225,12 @@ async def unavailable(request: Request, exc: Exception) -> Response:
     return error(request, 503, f"MongoDB does not answer ({type(exc).__name__}): try again shortly")
 
 
+def static_files() -> ASGIApp:
+    """The scripts, styles and icons, gzip'd for a client that takes it (ECharts: 1 MB, 0.33 MB
+    zipped). Only these: a page holds a CSRF token beside text a visitor can choose (BREACH)."""
+    return GZipMiddleware(StaticFiles(directory=HERE / "static"), minimum_size=1000)
+
+
 def create_app(settings: Config) -> Starlette:
     from peakon_ingest.web import pages  # noqa: PLC0415 - pages use `page`, defined above
 
@@ -232,7 +239,7 @@ def create_app(settings: Config) -> Starlette:
         Route("/login", login, methods=["GET", "POST"]),
         Route("/logout", logout, methods=["POST"]),
         *pages.routes(page),
-        Mount("/static", StaticFiles(directory=HERE / "static"), name="static"),
+        Mount("/static", static_files(), name="static"),
     ]
     app = Starlette(
         routes=routes,

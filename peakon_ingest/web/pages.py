@@ -20,7 +20,6 @@ from peakon_ingest.web.app import config, render
 
 Guard = Callable[[str], Callable[[Callable[[Request], Response]], Any]]
 EMPTY = "no released month yet: run peakon-ingest ingest"
-WIDTH, HEIGHT, PAD = 640, 200, 32
 SEARCH = (2, 100)  # the length of a search text
 
 
@@ -44,30 +43,13 @@ def driver_param(request: Request, drivers: Sequence[str]) -> str | None:
     return value
 
 
-# -- charts: server-drawn SVG (no script), with their numbers as data for tests and screen readers ---
+# -- charts: their numbers in the page (drawn by static/charts.js with the vendored ECharts) -------------
 def line_chart(labels: Sequence[str], series: Mapping[str, Sequence[float | None]]) -> dict[str, Any]:
-    """Polylines over `labels`; a gap where a value is hidden. `data`: the numbers drawn."""
-    values = [v for vs in series.values() for v in vs if v is not None]
-    low, high = (min(values), max(values)) if values else (0.0, 1.0)
-    if high == low:
-        low, high = low - 1, high + 1
-    step = (WIDTH - 2 * PAD) / max(len(labels) - 1, 1)
-
-    def y(value: float) -> float:
-        return round(HEIGHT - PAD - (value - low) / (high - low) * (HEIGHT - 2 * PAD), 1)
-
-    lines = []
-    for index, (name, vs) in enumerate(series.items()):
-        points = [
-            (round(PAD + i * step, 1), y(v), label, v)
-            for i, (label, v) in enumerate(zip(labels, vs, strict=True))
-            if v is not None
-        ]
-        lines.append({"name": name, "colour": index % 6, "points": points,
-                      "path": " ".join(f"{x},{yy}" for x, yy, _, _ in points)})  # fmt: skip
-    ticks = [(round(PAD + i * step, 1), label) for i, label in enumerate(labels)]
-    data = json.dumps({"labels": list(labels), "series": {k: list(v) for k, v in series.items()}})
-    return {"width": WIDTH, "height": HEIGHT, "lines": lines, "ticks": ticks, "low": low, "high": high, "data": data}
+    """One line per series over `labels`, a gap where a value is hidden. `data` is what the page's
+    script draws, `rows` the same numbers for the table beside the chart (its accessible view)."""
+    rows = [{"name": name, "values": list(values)} for name, values in series.items()]
+    data = json.dumps({"labels": list(labels), "series": {row["name"]: row["values"] for row in rows}})
+    return {"labels": list(labels), "rows": rows, "data": data}
 
 
 def heat(score: query.Score | None) -> dict[str, Any]:

@@ -1,16 +1,15 @@
 """The system's Chromium for the browser tests (Debian's `chromium`, installed when missing: never a
-browser download by Playwright), and the vendored axe-core, checked against its recorded digest."""
+browser download by Playwright), and the vendored axe-core, checked against its pinned digest."""
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import subprocess
 from pathlib import Path
 
-VENDOR = Path(__file__).parent / "vendor"
-AXE_SHA256 = "29348999450cdf2849a8e70b7912fc2da85a849da39c0d0d5394f51d4a9ed95c"  # vendor/README.md
+from peakon_ingest.devtools.vendored import AXE, verified
+
 # The binary itself: Debian's /usr/bin/chromium is a shell wrapper Playwright cannot drive.
 CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/lib/chromium-browser/chromium-browser")
 
@@ -37,6 +36,4 @@ def chromium() -> str:
 
 
 def axe_source() -> str:
-    data = (VENDOR / "axe-core.min.js").read_bytes()
-    assert hashlib.sha256(data).hexdigest() == AXE_SHA256, "vendor/axe-core.min.js is not the pinned build"
-    return data.decode()
+    return verified(AXE.files[0]).decode()

@@ -76,7 +76,7 @@
       if (toggle && toggle.getAttribute("aria-expanded") !== "true") await expand(li, toggle);
     }
     const found = root.querySelector('li[data-id="' + CSS.escape(id) + '"] a');
-    if (found) found.focus();
+    if (found) found.focus({ preventScroll: true });  // focusin pans it into view
   }
 
   document.getElementById("search-form").addEventListener("submit", async (event) => {
@@ -97,13 +97,83 @@
     }
   });
 
-  let zoom = 1;
-  function setZoom(step) {
-    zoom = Math.max(0, Math.min(3, zoom + step));
-    tree.className = "tree zoom-" + zoom;
+  // Pan and zoom: the tree is drawn inside #tree (the viewport) and moved with a CSS transform. Drag
+  // pans, the wheel zooms about the pointer; the buttons, and keys on the focused viewport (arrows pan,
+  // + and - zoom, 0 resets), do the same by keyboard. A node that gets focus is brought into view.
+  const ZOOM = [0.25, 4], STEP = 1.25, PAN = 80;
+  const view = { x: 0, y: 0, zoom: 1 };
+  function show() {
+    root.style.transform = "translate(" + view.x + "px, " + view.y + "px) scale(" + view.zoom + ")";
+    document.getElementById("zoom-level").textContent = Math.round(100 * view.zoom) + "%";
   }
-  document.getElementById("zoom-in").addEventListener("click", () => setZoom(1));
-  document.getElementById("zoom-out").addEventListener("click", () => setZoom(-1));
+  function zoomBy(factor, x, y) {  // about the point (x, y) of the viewport: it stays where it is
+    const zoom = Math.max(ZOOM[0], Math.min(ZOOM[1], view.zoom * factor));
+    view.x = x - (x - view.x) * zoom / view.zoom;
+    view.y = y - (y - view.y) * zoom / view.zoom;
+    view.zoom = zoom;
+    show();
+  }
+  function panBy(dx, dy) {
+    view.x += dx;
+    view.y += dy;
+    show();
+  }
+  function middle() {
+    return [tree.clientWidth / 2, tree.clientHeight / 2];
+  }
+  function reset() {
+    Object.assign(view, { x: 0, y: 0, zoom: 1 });
+    show();
+  }
+  document.getElementById("zoom-in").addEventListener("click", () => zoomBy(STEP, ...middle()));
+  document.getElementById("zoom-out").addEventListener("click", () => zoomBy(1 / STEP, ...middle()));
+  document.getElementById("zoom-reset").addEventListener("click", reset);
+  for (const button of document.querySelectorAll("[data-pan]")) {
+    const [dx, dy] = button.dataset.pan.split(",").map(Number);
+    button.addEventListener("click", () => panBy(dx * PAN, dy * PAN));
+  }
+  tree.addEventListener("keydown", (event) => {
+    if (event.target !== tree) return;  // keys on a node's link or button keep their meaning
+    const pans = { ArrowLeft: [1, 0], ArrowRight: [-1, 0], ArrowUp: [0, 1], ArrowDown: [0, -1] };
+    if (pans[event.key]) panBy(pans[event.key][0] * PAN, pans[event.key][1] * PAN);
+    else if (event.key === "+" || event.key === "=") zoomBy(STEP, ...middle());
+    else if (event.key === "-") zoomBy(1 / STEP, ...middle());
+    else if (event.key === "0") reset();
+    else return;
+    event.preventDefault();
+  });
+  tree.addEventListener("wheel", (event) => {
+    event.preventDefault();
+    const box = tree.getBoundingClientRect();
+    zoomBy(event.deltaY < 0 ? STEP : 1 / STEP, event.clientX - box.left, event.clientY - box.top);
+  }, { passive: false });
+  let drag = null;
+  tree.addEventListener("pointerdown", (event) => {
+    if (event.button !== 0 || event.target.closest("a, button")) return;  // those are clicked, not dragged
+    drag = { x: event.clientX, y: event.clientY };
+    tree.setPointerCapture(event.pointerId);
+    tree.classList.add("dragging");
+  });
+  tree.addEventListener("pointermove", (event) => {
+    if (!drag) return;
+    panBy(event.clientX - drag.x, event.clientY - drag.y);
+    drag = { x: event.clientX, y: event.clientY };
+  });
+  const stop = () => { drag = null; tree.classList.remove("dragging"); };
+  tree.addEventListener("pointerup", stop);
+  tree.addEventListener("pointercancel", stop);
+  tree.addEventListener("scroll", () => { tree.scrollTop = 0; tree.scrollLeft = 0; });  // focus must not scroll it
+  tree.addEventListener("focusin", (event) => {
+    if (event.target === tree) return;
+    const box = tree.getBoundingClientRect(), seen = event.target.getBoundingClientRect(), margin = 24;
+    let dx = 0, dy = 0;
+    if (seen.left < box.left + margin) dx = box.left + margin - seen.left;
+    else if (seen.right > box.right - margin) dx = Math.max(box.right - margin - seen.right, box.left + margin - seen.left);
+    if (seen.top < box.top + margin) dy = box.top + margin - seen.top;
+    else if (seen.bottom > box.bottom - margin) dy = box.bottom - margin - seen.bottom;
+    if (dx || dy) panBy(dx, dy);
+  });
+  show();
 
   load(null).then((people) => {
     people.forEach((person) => root.appendChild(item(person)));
