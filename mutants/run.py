@@ -258,9 +258,23 @@ MUTATIONS = (
     Mutation(
         "the activate applied before the batches before it",
         "target-mongo-upsert/target_mongo_upsert/sinks.py",
-        "self.commits.write(functools.partial(self._retire, version), self.collection_name, EVERY_KEY)",
-        "self._retire(version)",
+        "self.commits.write(retire, self.collection_name, EVERY_KEY)",
+        "retire()",
         ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "large_last_batch or parallel_writes"),
+    ),
+    Mutation(
+        "an activation reads nothing back though this run wrote an older version",
+        "target-mongo-upsert/target_mongo_upsert/versions.py",
+        "return not self._unversioned and (self._oldest is None or self._oldest >= version)",
+        "return True",
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "without_reading_it_back"),
+    ),
+    Mutation(
+        "an activation reads nothing back though the collection holds documents of earlier runs",
+        "target-mongo-upsert/target_mongo_upsert/sinks.py",
+        "if only_newer and collection.estimated_document_count() == self.inserted:",
+        "if only_newer:",
+        ("target-mongo-upsert/target_mongo_upsert_tests/test_versions.py", "-k", "without_key_properties"),
     ),
     Mutation(
         "composite keys joined differently",

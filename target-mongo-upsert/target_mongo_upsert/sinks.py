@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import re
+import threading
 from typing import TYPE_CHECKING, Any
 
 from pymongo import UpdateOne
@@ -20,6 +21,7 @@ from target_mongo_upsert.indexes import ensure_indexes, fields_for
 from target_mongo_upsert.keys import KeyRule
 from target_mongo_upsert.rejections import NOT_JSON, REJECTED_COLLECTION, decode_within_depth, reason, rejection
 from target_mongo_upsert.run_records import RUNS_COLLECTION, add_counts, add_removed
+from target_mongo_upsert.versions import OldestWritten
 from target_mongo_upsert.writer import VERSION_FIELD, Batch, WriteCounts
 
 if TYPE_CHECKING:
@@ -57,6 +59,10 @@ class MongoSink(BatchSink):
         self.touch = tuple(self.config.get("refreshed_fields") or ())
         tracked = stream_name in (self.config.get("history") or ())
         self.history = target.writer.database[collection_name(stream_name) + SUFFIX] if tracked else None
+        # What this run wrote, to know when an activation retires nothing without reading the collection.
+        self.oldest_written = OldestWritten()  # queued in the main thread
+        self.inserted = 0  # documents this run inserted, added up by the writer threads
+        self._inserted_lock = threading.Lock()
 
     MAX_SIZE_DEFAULT = 5000  # documents per bulk write unless `batch_size_rows` says otherwise
 
@@ -165,6 +171,7 @@ class MongoSink(BatchSink):
         rejected, self.rejected = self.rejected, []
         if batch.documents or rejected:
             self.tally_record_written(len(batch.documents))
+            self.oldest_written.add(batch.versions.values(), len(batch.documents))
             job = functools.partial(self._write, batch, rejected)
             self.commits.write(job, self.collection_name, batch.documents.keys())
 
@@ -185,6 +192,8 @@ class MongoSink(BatchSink):
         if rejected:
             kept = self.writer.database[REJECTED_COLLECTION]
             self.writer.retrying(lambda: kept.bulk_write(rejected, ordered=False), "rejected records")
+        with self._inserted_lock:
+            self.inserted += counts.inserted
         written = len(documents) - len(counts.refused)
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
@@ -202,16 +211,22 @@ class MongoSink(BatchSink):
         `removed_at` (nothing is deleted) and their history closes. Queued as a write of every key of
         the collection: it starts once every batch before it is written, and no batch after it is
         written before it is done."""
-        self.commits.write(functools.partial(self._retire, version), self.collection_name, EVERY_KEY)
+        only_newer = self.oldest_written.not_older_than(version)  # what the batches queued before it hold
+        retire = functools.partial(self._retire, version, only_newer=only_newer)
+        self.commits.write(retire, self.collection_name, EVERY_KEY)
 
-    def _retire(self, version: int) -> None:
+    def _retire(self, version: int, *, only_newer: bool) -> None:
         collection = self.writer.database[self.collection_name]
 
         def older(document: dict[str, Any]) -> bool:
             seen_in = document.get(VERSION_FIELD)
             return document.get("removed_at") is None and (not isinstance(seen_in, int) or seen_in < version)
 
-        def mark() -> int:
+        def mark() -> int | None:
+            # Every document is one this run inserted, each last written of `version` or newer (a
+            # first load's full read): none is older, and a million need not be read to find that out.
+            if only_newer and collection.estimated_document_count() == self.inserted:
+                return None
             # Compared here, not in the query: null tests are not faithful on every MongoDB-compatible
             # server (one key and two small fields per document, once per activated stream).
             keys = [d["_id"] for d in collection.find({}, {VERSION_FIELD: 1, "removed_at": 1}) if older(d)]
@@ -221,10 +236,13 @@ class MongoSink(BatchSink):
                     close(self.history, keys, self.writer.server_now())
             return len(keys)
 
-        removed = self.writer.retrying(mark, f"removals in {self.collection_name}")
+        marked = self.writer.retrying(mark, f"removals in {self.collection_name}")
+        removed = marked or 0
         if self.run_id:
             runs = self.writer.database[RUNS_COLLECTION]
             self.writer.retrying(lambda: add_removed(runs, str(self.run_id), self.collection_name, removed), "counts")
+        unread = " (none read: all this run's, of that version or newer)" if marked is None else ""
         self.logger.info(
-            "%s: %d documents of a version older than %d, marked removed", self.collection_name, removed, version
-        )
+            "%s: %d documents of a version older than %d, marked removed%s", self.collection_name, removed, version,
+            unread,
+        )  # fmt: skip

@@ -12,6 +12,7 @@ and the target applies it then unless `activate_announced_at_end` is off.
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from typing import Any
 
 
@@ -51,3 +52,26 @@ class TableVersions:
         elif self.open.get(stream, version) <= version:  # retired with what is older than `version`
             self.open.pop(stream, None)
         return applies
+
+
+class OldestWritten:
+    """The oldest table version among the records a stream queued for writing in this run (a record of
+    no version counts as older than any). When it is not older than the version an ACTIVATE_VERSION
+    applies, this run's writes left no older document: in a collection that holds only the documents
+    this run inserted, nothing is to be retired and none need be read (a first load's full read)."""
+
+    def __init__(self) -> None:
+        self._oldest: int | None = None  # None: no record yet, or (with _unversioned) one without a version
+        self._unversioned = False
+
+    def add(self, versions: Collection[int], records: int) -> None:
+        """A batch of `records`, those with a version having `versions` (a batch's per-key versions)."""
+        if len(versions) < records:
+            self._unversioned = True
+        elif versions:
+            lowest = min(versions)
+            self._oldest = lowest if self._oldest is None else min(self._oldest, lowest)
+
+    def not_older_than(self, version: int) -> bool:
+        """Whether every record queued so far is of `version` or a newer one (True before any)."""
+        return not self._unversioned and (self._oldest is None or self._oldest >= version)

@@ -79,6 +79,23 @@ def test_a_version_announced_first_marks_nothing_and_its_activation_retires_exac
     assert {v["key"] for v in history if v["valid_to"] is not None} == {3, 5}
 
 
+def test_a_first_full_read_into_an_empty_collection_is_activated_without_reading_it_back(
+    tmp_path: Path, mongo_uri: str, mongo_db: Db
+) -> None:
+    """Every document one this run inserted, all of the version activated: none can be older (a first
+    load of a million answers read nothing back); a run that wrote an older version too reads them."""
+    rows = [{"id": i, "v": i} for i in range(1, 6)]
+    config: dict[str, Any] = {"parallel_writes": 2, "batch_size_rows": 2}
+    done = run_target(tmp_path, mongo_uri, mongo_db.name, "\n".join([schema(), *sdk_order(rows, 1)]) + "\n", **config)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "orders: 0 documents of a version older than 1, marked removed (none read" in done.stderr
+    assert live(mongo_db) == {1, 2, 3, 4, 5}
+    # In one run into another empty collection: version 2 whole, then version 3 without row 1.
+    lines = [schema("parts"), *sdk_order(rows, 2, "parts"), *sdk_order(rows[1:], 3, "parts")]
+    assert replay(tmp_path, mongo_uri, mongo_db, lines, "r2", **config)["parts"]["removed"] == 1
+    assert (live(mongo_db, "parts"), removed(mongo_db, "parts")) == ({2, 3, 4, 5}, {1})
+
+
 def test_an_activation_with_no_record_of_its_version_retires_every_row_and_a_later_announcement_nothing(
     tmp_path: Path, mongo_uri: str, mongo_db: Db
 ) -> None:
