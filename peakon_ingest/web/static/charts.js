@@ -4,7 +4,7 @@
 // SVG renderer and rich-text tooltips: ECharts' HTML tooltips write style attributes, which the
 // page's Content-Security-Policy (no inline style) refuses.
 (function () {
-  const COLOURS = ["#1f77b4", "#b35806", "#2c7a2c", "#8e2c8e", "#555555", "#a50026"];  // app.css .s0-.s5
+  const COLOURS = ["#1f77b4", "#b35806", "#2c7a2c", "#8e2c8e", "#555555", "#a50026"];  // the series in turn (contrast on white >= 4.5)
 
   function draw(element) {
     const data = JSON.parse(element.dataset.chart);
